@@ -1,0 +1,3 @@
+//! (in progress)
+pub struct XorChunk;
+pub struct XorIterator;
