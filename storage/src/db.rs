@@ -11,9 +11,16 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fs4::fs_std::FileExt;
+use parking_lot::{Condvar, Mutex};
+
+use crate::chunks_head::{ChunkDiskMapper, ChunkDiskMapperOptions, ChunksHeadError};
+use crate::head::replay::ReplayError;
+use crate::head::{Appender, Head, HeadOptions, HeadQuerier};
+use crate::wal::{self, Wal, WalError, WalMetrics, WalOptions};
 
 /// How WAL records are compressed (`--storage.tsdb.wal-compression[-type]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,6 +78,14 @@ pub enum DbError {
     Locked(PathBuf),
     #[error("database is closed")]
     Closed,
+    #[error("WAL: {0}")]
+    Wal(#[from] WalError),
+    #[error("chunks_head: {0}")]
+    ChunksHead(#[from] ChunksHeadError),
+    #[error("replaying the WAL: {0}")]
+    Replay(#[from] ReplayError),
+    #[error("registering metrics: {0}")]
+    Metrics(prometheus::Error),
 }
 
 /// Progress of the start-up WAL replay, readable while [`Db::open`] runs (for
@@ -95,8 +110,12 @@ pub struct DbStats {
 /// An open data directory.
 pub struct Db {
     opts: DbOptions,
+    head: Arc<Head>,
     lock: Option<File>,
     closed: AtomicBool,
+    /// Stops the background fsync thread.
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    syncer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Db {
@@ -108,7 +127,7 @@ impl Db {
     /// As [`Db::open`], reporting replay progress into `progress`.
     pub fn open_with_progress(
         opts: DbOptions,
-        _registry: Option<&prometheus::Registry>,
+        registry: Option<&prometheus::Registry>,
         progress: &ReplayProgress,
     ) -> Result<Db, DbError> {
         let io = |source| DbError::Io {
@@ -121,11 +140,65 @@ impl Db {
         } else {
             Some(acquire_lock(&opts.dir)?)
         };
-        progress.done.store(true, Ordering::Release);
+        let wal_dir = opts.dir.join("wal");
+        let chunks_dir = opts.dir.join("chunks_head");
+        std::fs::create_dir_all(&wal_dir).map_err(io)?;
+        std::fs::create_dir_all(&chunks_dir).map_err(io)?;
+
+        let mapper = ChunkDiskMapper::open(
+            &chunks_dir,
+            ChunkDiskMapperOptions {
+                write_buffer_size: opts.head_chunks_write_buffer_size,
+                ..ChunkDiskMapperOptions::default()
+            },
+        )?;
+        let wal_metrics = WalMetrics::new();
+        let wal = Wal::open(
+            &wal_dir,
+            WalOptions {
+                segment_size: opts.wal_segment_size,
+                compression: match opts.wal_compression {
+                    WalCompression::None => wal::Compression::None,
+                    WalCompression::Snappy => wal::Compression::Snappy,
+                    WalCompression::Zstd => wal::Compression::Zstd,
+                },
+            },
+            wal_metrics.clone(),
+        )?;
+        let head = Arc::new(Head::durable(
+            HeadOptions {
+                chunk_range: opts.min_block_duration,
+                samples_per_chunk: opts.samples_per_chunk,
+                ..HeadOptions::default()
+            },
+            wal,
+            mapper,
+        ));
+        if let Some(r) = registry {
+            head.register_metrics(r).map_err(DbError::Metrics)?;
+            wal_metrics.register(r).map_err(DbError::Metrics)?;
+        }
+
+        let stats = head.replay(&wal_dir, progress)?;
+        tracing::info!(
+            series = stats.series,
+            samples = stats.samples,
+            mmapped_chunks = stats.mmapped_chunks,
+            duration = ?stats.duration,
+            "WAL replay completed"
+        );
+
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let syncer = opts
+            .wal_fsync_interval
+            .map(|every| spawn_syncer(head.clone(), stop.clone(), every));
         Ok(Db {
             opts,
+            head,
             lock,
             closed: AtomicBool::new(false),
+            stop,
+            syncer: Mutex::new(syncer),
         })
     }
 
@@ -133,21 +206,78 @@ impl Db {
         &self.opts.dir
     }
 
+    /// The head, for appenders and queriers.
+    pub fn head(&self) -> &Arc<Head> {
+        &self.head
+    }
+
+    /// A new batch of appends.
+    pub fn appender(&self) -> Appender {
+        self.head.appender()
+    }
+
+    /// A querier over `[mint, maxt]` (milliseconds, inclusive).
+    pub fn querier(&self, mint: i64, maxt: i64) -> HeadQuerier {
+        self.head.querier(mint, maxt)
+    }
+
     pub fn stats(&self) -> DbStats {
-        DbStats::default()
+        let h = self.head.stats();
+        DbStats {
+            head_series: h.series,
+            head_chunks: h.chunks,
+            head_min_time: h.min_time,
+            head_max_time: h.max_time,
+        }
     }
 
     /// Flushes and fsyncs the WAL and head chunk files and releases the lock. Appenders
-    /// created afterwards fail with [`DbError::Closed`].
+    /// fail with [`AppendError::Closed`](crate::head::AppendError::Closed) afterwards.
     pub fn close(&self) -> Result<(), DbError> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        {
+            let (flag, cv) = &*self.stop;
+            *flag.lock() = true;
+            cv.notify_all();
+        }
+        if let Some(h) = self.syncer.lock().take() {
+            let _ = h.join();
+        }
+        let result = self.head.close();
         if let Some(lock) = &self.lock {
             let _ = FileExt::unlock(lock);
         }
-        Ok(())
+        result
     }
+}
+
+/// Fsyncs the WAL every `every` until `stop` is set, so that at most that much
+/// acknowledged data depends on the page cache surviving an OS crash.
+fn spawn_syncer(
+    head: Arc<Head>,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    every: Duration,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("wal-fsync".into())
+        .spawn(move || {
+            let (flag, cv) = &*stop;
+            let mut stopped = flag.lock();
+            while !*stopped {
+                cv.wait_for(&mut stopped, every);
+                if *stopped {
+                    break;
+                }
+                if let Some(wal) = head.wal() {
+                    if let Err(e) = wal.sync() {
+                        tracing::error!(err = %e, "periodic WAL fsync failed");
+                    }
+                }
+            }
+        })
+        .expect("spawning the WAL fsync thread")
 }
 
 impl Drop for Db {

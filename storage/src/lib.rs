@@ -24,6 +24,7 @@ pub mod head;
 pub mod labels;
 pub mod matcher;
 pub mod metrics;
+pub mod numfmt;
 pub mod postings;
 pub mod querier;
 pub mod wal;

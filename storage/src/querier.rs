@@ -1,1 +1,244 @@
-//! (in progress)
+//! The storage-agnostic read interface: select series by label matchers over a time range,
+//! and list label names and values.
+//!
+//! The PromQL engine and the HTTP API see storage only through [`Querier`], so the head,
+//! persistent blocks and remote stores look the same to them. A selected [`Series`] carries
+//! its labels and the chunks overlapping the range; [`SeriesIterator`] decodes them one
+//! sample at a time, without copying, bounded to the querier's range.
+
+use crate::chunkenc::{ChunkError, Encoding, SampleIterator, ValueType, XorIterator};
+use crate::head::ChunkBytes;
+use crate::labels::Labels;
+use crate::matcher::Matcher;
+
+/// Why a query against storage failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QueryError {
+    #[error("reading chunk of series {series}: {reason}")]
+    Chunk { series: String, reason: String },
+    #[error("storage is closed")]
+    Closed,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Hints a selection may use to do less work (Prometheus's `SelectHints`). All times are
+/// milliseconds; zero means unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelectHints {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+    /// The function around the selector (`rate`, `series` for metadata calls, ...).
+    pub func: Option<String>,
+    /// The range of a range selector.
+    pub range: i64,
+    pub grouping: Vec<String>,
+    pub by: bool,
+    /// At most this many series (0: no limit).
+    pub limit: usize,
+}
+
+/// Hints for label name and value look-ups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LabelHints {
+    /// At most this many results (0: no limit).
+    pub limit: usize,
+}
+
+/// Series as a selection yields them, lazily.
+pub type SeriesSet = Box<dyn Iterator<Item = Result<Series, QueryError>> + Send>;
+
+/// Read access to stored series over a fixed time range `[mint, maxt]`.
+pub trait Querier: Send + Sync {
+    /// The series matching all `matchers` that have samples in the range, sorted by labels
+    /// when `sorted` is true.
+    fn select(
+        &self,
+        sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Result<SeriesSet, QueryError>;
+
+    /// Sorted distinct values of label `name` among series matching `matchers` (all series
+    /// when empty).
+    fn label_values(
+        &self,
+        name: &str,
+        hints: &LabelHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, QueryError>;
+
+    /// Sorted distinct label names among series matching `matchers`.
+    fn label_names(&self, hints: &LabelHints, matchers: &[Matcher]) -> Result<Vec<String>, QueryError>;
+}
+
+/// One encoded chunk of a series.
+#[derive(Debug, Clone)]
+pub struct ChunkMeta {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub encoding: Encoding,
+    pub bytes: ChunkBytes,
+}
+
+/// A selected series: labels, and chunks in time order, bounded to `[mint, maxt]`.
+#[derive(Debug, Clone)]
+pub struct Series {
+    labels: Labels,
+    chunks: Vec<ChunkMeta>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Series {
+    pub fn new(labels: Labels, chunks: Vec<ChunkMeta>, mint: i64, maxt: i64) -> Series {
+        Series {
+            labels,
+            chunks,
+            mint,
+            maxt,
+        }
+    }
+
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    pub fn into_labels(self) -> Labels {
+        self.labels
+    }
+
+    /// The chunks, oldest first (they may extend beyond the range; the iterator trims).
+    pub fn chunks(&self) -> &[ChunkMeta] {
+        &self.chunks
+    }
+
+    /// The samples within the querier's range.
+    pub fn iter(&self) -> SeriesIterator<'_> {
+        SeriesIterator {
+            chunks: &self.chunks,
+            next_chunk: 0,
+            cur: None,
+            mint: self.mint,
+            maxt: self.maxt,
+            last_t: i64::MIN,
+            cur_vt: ValueType::None,
+            done: false,
+            err: None,
+        }
+    }
+}
+
+/// Iterates a series' samples across its chunks, trimmed to the querier's range.
+///
+/// Chunks of one source never overlap; should two overlap (data from different sources),
+/// a sample not newer than the previous one is skipped so time never goes backwards.
+pub struct SeriesIterator<'a> {
+    chunks: &'a [ChunkMeta],
+    next_chunk: usize,
+    cur: Option<XorIterator<'a>>,
+    mint: i64,
+    maxt: i64,
+    last_t: i64,
+    /// What the iterator stands on (`None` before the first sample).
+    cur_vt: ValueType,
+    done: bool,
+    err: Option<ChunkError>,
+}
+
+impl<'a> SeriesIterator<'a> {
+    /// Opens the next chunk that can hold a sample at or after `t`.
+    fn open_next_chunk(&mut self, t: i64) -> bool {
+        while let Some(c) = self.chunks.get(self.next_chunk) {
+            self.next_chunk += 1;
+            if c.max_t < t || c.max_t < self.mint {
+                continue;
+            }
+            if c.min_t > self.maxt {
+                break;
+            }
+            if c.encoding != Encoding::Xor {
+                self.err = Some(ChunkError::UnsupportedEncoding(c.encoding as u8));
+                return false;
+            }
+            self.cur = Some(XorIterator::new(c.bytes.as_slice()));
+            return true;
+        }
+        false
+    }
+
+    fn finish(&mut self) -> ValueType {
+        self.done = true;
+        self.cur_vt = ValueType::None;
+        self.cur = None;
+        ValueType::None
+    }
+
+    /// Moves to the first sample at or after `t` that is inside the range and newer than
+    /// the current one. `seek` positions the current chunk by seeking instead of stepping.
+    fn advance(&mut self, t: i64, seek: bool) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        let target = t.max(self.mint).max(self.last_t.saturating_add(1));
+        let mut use_seek = seek;
+        loop {
+            let vt = match self.cur.as_mut() {
+                None => {
+                    if !self.open_next_chunk(target) {
+                        return self.finish();
+                    }
+                    use_seek = true;
+                    continue;
+                }
+                Some(it) if use_seek => it.seek(target),
+                Some(it) => it.next(),
+            };
+            if vt == ValueType::None {
+                if let Some(e) = self.cur.as_ref().and_then(|it| it.err()) {
+                    self.err = Some(e.clone());
+                    return self.finish();
+                }
+                self.cur = None;
+                continue;
+            }
+            let ts = self.at_t();
+            if ts > self.maxt {
+                return self.finish();
+            }
+            self.last_t = ts;
+            self.cur_vt = vt;
+            return vt;
+        }
+    }
+}
+
+impl SampleIterator for SeriesIterator<'_> {
+    fn next(&mut self) -> ValueType {
+        self.advance(i64::MIN, false)
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        // Already at or past t: no effect.
+        if self.cur_vt != ValueType::None && self.last_t >= t {
+            return self.cur_vt;
+        }
+        self.advance(t, true)
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.cur.as_ref().map_or((0, 0.0), |c| c.at())
+    }
+
+    fn at_t(&self) -> i64 {
+        self.cur.as_ref().map_or(0, |c| c.at_t())
+    }
+
+    fn err(&self) -> Option<&ChunkError> {
+        self.err.as_ref()
+    }
+}

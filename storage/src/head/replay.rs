@@ -1,0 +1,321 @@
+//! Start-up: rebuilding the head from `chunks_head/` and the WAL.
+//!
+//! 1. The full chunks in `chunks_head/` are indexed by series (their bytes stay on disk).
+//! 2. The last checkpoint, then every later WAL segment, is read in order. Series records
+//!    create series (under their WAL ref) and attach their full chunks; samples records are
+//!    applied, skipping samples already covered by a series' full chunks.
+//! 3. Reading, CRC checking and decompression run on the calling thread; decoding and
+//!    applying samples run on worker threads, each owning the series whose ref falls in
+//!    its shard, so a series' samples are applied in WAL order without locking contention.
+//!
+//! A torn or corrupt WAL tail (a crash mid-write) ends the replay at the last good record:
+//! the damaged segment is repaired (truncated there, later segments removed) with a log
+//! line saying what was dropped, and Ember starts with everything before it.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver};
+use parking_lot::RwLock;
+
+use crate::chunkenc::Encoding;
+use crate::db::ReplayProgress;
+use crate::wal::record::{self, RecordType, RefSample, RefSeries};
+use crate::wal::{self, WalError};
+use crate::SeriesRef;
+
+use super::chunks::StoredChunkRef;
+use super::series::FullChunk;
+use super::Head;
+
+/// What a replay found.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayStats {
+    pub series: u64,
+    pub samples: u64,
+    /// Samples whose series no series record defined.
+    pub unknown_refs: u64,
+    pub mmapped_chunks: u64,
+    /// Records of kinds the head does not hold yet (native histograms, exemplars, ...).
+    pub skipped_records: u64,
+    /// Set when a corrupt WAL tail was cut off.
+    pub repaired: Option<String>,
+    pub duration: Duration,
+}
+
+/// Errors that stop a replay (I/O on the data directory; corruption is repaired instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("WAL: {0}")]
+    Wal(#[from] WalError),
+    #[error("chunks_head: {0}")]
+    ChunksHead(#[from] crate::chunks_head::ChunksHeadError),
+}
+
+/// Work for one replay worker: a samples record to decode and apply its shard of.
+type Job = Arc<[u8]>;
+
+struct WorkerResult {
+    samples: u64,
+    unknown: u64,
+    chunks_created: i64,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Head {
+    /// Rebuilds the head from `chunks_head/` and the WAL in `wal_dir`. Call once, on an
+    /// empty head, before any appender is created.
+    pub(crate) fn replay(
+        &self,
+        wal_dir: &Path,
+        progress: &ReplayProgress,
+    ) -> Result<ReplayStats, ReplayError> {
+        let started = Instant::now();
+        let mut stats = ReplayStats::default();
+
+        let mut mmapped = self.load_mmapped_chunks(&mut stats)?;
+
+        let (checkpoint, segments) = wal::replay_plan(wal_dir)?;
+        if let Some((first, last)) = segments {
+            progress.first_segment.store(u64::from(first), Ordering::Release);
+            progress.last_segment.store(u64::from(last), Ordering::Release);
+        }
+
+        // Refs of duplicate series records (same labels under a second ref) → the kept ref.
+        let multi_ref: RwLock<HashMap<SeriesRef, SeriesRef>> = RwLock::new(HashMap::new());
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8);
+
+        let results = std::thread::scope(|scope| -> Result<Vec<WorkerResult>, ReplayError> {
+            let mut senders = Vec::with_capacity(workers);
+            let mut handles = Vec::with_capacity(workers);
+            for shard in 0..workers {
+                let (tx, rx) = bounded::<Job>(64);
+                senders.push(tx);
+                let multi_ref = &multi_ref;
+                handles.push(scope.spawn(move || self.replay_worker(rx, shard, workers, multi_ref)));
+            }
+
+            let mut series_buf: Vec<RefSeries> = Vec::new();
+            let mut reader = wal::ReplayReader::open(wal_dir, checkpoint.as_ref(), segments)?;
+            let read_result = loop {
+                let rec = match reader.next_record() {
+                    Ok(Some(rec)) => rec,
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
+                };
+                progress
+                    .current_segment
+                    .store(u64::from(reader.segment()), Ordering::Release);
+                match record::record_type(rec) {
+                    RecordType::Series => {
+                        series_buf.clear();
+                        if let Err(e) = record::decode_series(rec, &mut series_buf) {
+                            tracing::warn!(segment = reader.segment(), err = %e, "skipping undecodable series record in WAL");
+                            continue;
+                        }
+                        for s in series_buf.drain(..) {
+                            self.replay_series(s, &mut mmapped, &multi_ref, &mut stats);
+                        }
+                    }
+                    RecordType::Samples => {
+                        let job: Job = Arc::from(rec);
+                        for tx in &senders {
+                            // A worker only stops early by panicking; its join reports it.
+                            let _ = tx.send(job.clone());
+                        }
+                    }
+                    _ => stats.skipped_records += 1,
+                }
+            };
+            drop(senders);
+            let mut results = Vec::with_capacity(workers);
+            for h in handles {
+                match h.join() {
+                    Ok(r) => results.push(r),
+                    Err(p) => std::panic::resume_unwind(p),
+                }
+            }
+            if let Err(corruption) = read_result {
+                stats.repaired = Some(reader.repair(corruption)?);
+            }
+            Ok(results)
+        })?;
+
+        let mut mint = i64::MAX;
+        let mut maxt = i64::MIN;
+        let mut chunks_created = 0;
+        for r in &results {
+            stats.samples += r.samples;
+            stats.unknown_refs += r.unknown;
+            chunks_created += r.chunks_created;
+            mint = mint.min(r.mint);
+            maxt = maxt.max(r.maxt);
+        }
+        let orphans: usize = mmapped.values().map(Vec::len).sum();
+        if orphans > 0 {
+            tracing::info!(
+                chunks = orphans,
+                "dropped chunks_head chunks of series the WAL no longer defines"
+            );
+        }
+        // Full chunks from chunks_head count towards the time range too.
+        self.series.for_each(|s| {
+            let st = s.state.lock();
+            if let Some(t) = st.min_time() {
+                mint = mint.min(t);
+            }
+            if st.last_t != i64::MIN {
+                maxt = maxt.max(st.last_t);
+            }
+        });
+        self.update_time_range(mint, maxt);
+        self.metrics.chunks.add(chunks_created + stats.mmapped_chunks as i64);
+        self.metrics.chunks_created.inc_by(chunks_created.max(0) as u64);
+        if stats.unknown_refs > 0 {
+            self.metrics
+                .replay_unknown_refs
+                .with_label_values(&["samples"])
+                .inc_by(stats.unknown_refs);
+            tracing::warn!(
+                samples = stats.unknown_refs,
+                "WAL replay found samples for unknown series references"
+            );
+        }
+        stats.duration = started.elapsed();
+        self.metrics.replay_duration.set(stats.duration.as_secs_f64());
+        progress.done.store(true, Ordering::Release);
+        Ok(stats)
+    }
+
+    /// Indexes `chunks_head/` by series: ref → full chunks, oldest first.
+    fn load_mmapped_chunks(
+        &self,
+        stats: &mut ReplayStats,
+    ) -> Result<HashMap<SeriesRef, Vec<FullChunk>>, ReplayError> {
+        let mut by_series: HashMap<SeriesRef, Vec<FullChunk>> = HashMap::new();
+        let Some(mapper) = self.chunks.mapper() else {
+            return Ok(by_series);
+        };
+        let mut skipped = 0u64;
+        mapper.iterate_all_chunks(|meta| {
+            if meta.encoding != Encoding::Xor {
+                skipped += 1;
+                return Ok(());
+            }
+            by_series.entry(meta.series).or_default().push(FullChunk {
+                min_t: meta.mint,
+                max_t: meta.maxt,
+                stored: StoredChunkRef::disk(meta.chunk),
+                num_samples: meta.num_samples,
+            });
+            Ok(())
+        })?;
+        if skipped > 0 {
+            tracing::warn!(
+                chunks = skipped,
+                "chunks_head holds native histogram chunks, which Ember does not read yet; their samples are served from the WAL where it still has them"
+            );
+        }
+        for chunks in by_series.values_mut() {
+            chunks.sort_by_key(|c| c.min_t);
+            // Keep a strictly increasing, non-overlapping sequence (a crash between cutting
+            // and writing can leave a duplicate).
+            chunks.dedup_by(|b, a| b.min_t <= a.max_t);
+        }
+        stats.mmapped_chunks = 0;
+        Ok(by_series)
+    }
+
+    /// Creates (or maps) one series from a series record.
+    fn replay_series(
+        &self,
+        s: RefSeries,
+        mmapped: &mut HashMap<SeriesRef, Vec<FullChunk>>,
+        multi_ref: &RwLock<HashMap<SeriesRef, SeriesRef>>,
+        stats: &mut ReplayStats,
+    ) {
+        let r = s.series;
+        self.last_series_ref.fetch_max(r.0, Ordering::AcqRel);
+        let (series, created) = self.series.insert_replayed(r, s.labels);
+        if !created {
+            if series.series_ref != r {
+                // Same labels under a second ref (a series re-created after a restart that
+                // lost the first record's commit): samples under either ref go to one series.
+                multi_ref.write().insert(r, series.series_ref);
+                if let Some(chunks) = mmapped.remove(&r) {
+                    drop(chunks);
+                }
+            }
+            return;
+        }
+        self.postings.add(series.series_ref, series.labels.as_ref());
+        self.metrics.series.inc();
+        self.metrics.series_created.inc();
+        stats.series += 1;
+        if let Some(chunks) = mmapped.remove(&r) {
+            stats.mmapped_chunks += chunks.len() as u64;
+            series.state.lock().attach_full_chunks(chunks);
+        }
+    }
+
+    /// Applies the samples of every record in `rx` whose series falls in `shard`.
+    fn replay_worker(
+        &self,
+        rx: Receiver<Job>,
+        shard: usize,
+        shards: usize,
+        multi_ref: &RwLock<HashMap<SeriesRef, SeriesRef>>,
+    ) -> WorkerResult {
+        let mut res = WorkerResult {
+            samples: 0,
+            unknown: 0,
+            chunks_created: 0,
+            mint: i64::MAX,
+            maxt: i64::MIN,
+        };
+        let mut samples: Vec<RefSample> = Vec::new();
+        let shards = shards as u64;
+        let shard = shard as u64;
+        for rec in rx {
+            samples.clear();
+            if let Err(e) = record::decode_samples(&rec, &mut samples) {
+                if shard == 0 {
+                    tracing::warn!(err = %e, "skipping undecodable samples record in WAL");
+                }
+                continue;
+            }
+            // Duplicate refs are rare; only then is the map consulted per sample.
+            let remap = !multi_ref.read().is_empty();
+            for s in &samples {
+                let target = if remap {
+                    multi_ref.read().get(&s.series).copied().unwrap_or(s.series)
+                } else {
+                    s.series
+                };
+                // Shard by the series the sample lands in, so one worker owns each series.
+                if target.0 % shards != shard {
+                    continue;
+                }
+                let Some(series) = self.series.get_by_ref(target) else {
+                    res.unknown += 1;
+                    continue;
+                };
+                let mut st = series.state.lock();
+                let out = st.append(series.series_ref, s.t, s.v, self.opts, &self.chunks);
+                if out.appended {
+                    res.samples += 1;
+                    res.chunks_created += i64::from(out.chunk_created);
+                    res.mint = res.mint.min(s.t);
+                    res.maxt = res.maxt.max(s.t);
+                }
+            }
+        }
+        res
+    }
+}
