@@ -68,6 +68,15 @@ impl std::fmt::Debug for ChunkBytes {
     }
 }
 
+/// Why a stored chunk could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ChunkReadError {
+    #[error("head chunk {0:#x} is not in memory")]
+    MissingInMemory(u64),
+    #[error(transparent)]
+    Disk(#[from] ChunksHeadError),
+}
+
 /// The head's chunk store.
 pub(crate) struct ChunkStore {
     disk: Option<ChunkDiskMapper>,
@@ -115,15 +124,15 @@ impl ChunkStore {
     }
 
     /// The bytes of a stored chunk.
-    pub fn read(&self, r: StoredChunkRef) -> Result<ChunkBytes, ChunksHeadError> {
+    pub fn read(&self, r: StoredChunkRef) -> Result<ChunkBytes, ChunkReadError> {
         match r.location() {
             Location::Memory(i) => match self.slab.read().get(i) {
                 Some(b) => Ok(ChunkBytes::Shared(b.clone())),
-                None => Err(ChunksHeadError::NotFound(r.0)),
+                None => Err(ChunkReadError::MissingInMemory(r.0)),
             },
             Location::Disk(d) => match &self.disk {
-                Some(disk) => disk.chunk(d).map(ChunkBytes::Mapped),
-                None => Err(ChunksHeadError::NotFound(r.0)),
+                Some(disk) => Ok(ChunkBytes::Mapped(disk.chunk(d)?)),
+                None => Err(ChunkReadError::MissingInMemory(r.0)),
             },
         }
     }
