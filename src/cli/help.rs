@@ -200,6 +200,16 @@ mod tests {
     }
 
     #[test]
+    fn configuration_doc_has_the_current_flag_table() {
+        let doc = include_str!("../../docs/configuration.md");
+        assert!(
+            doc.ends_with(&markdown()),
+            "docs/configuration.md is out of date: end it with the output of \
+             `ember --write-documentation`"
+        );
+    }
+
+    #[test]
     fn markdown_lists_every_flag_with_its_status() {
         let md = markdown();
         assert_eq!(md.lines().count(), FLAGS.len() + 2);
