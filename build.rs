@@ -10,6 +10,9 @@
 //! | `EMBER_BUILD_USER`  | `$USER@<hostname>`                         |
 //! | `SOURCE_DATE_EPOCH` | the time this script runs                  |
 
+#[path = "src/civil.rs"]
+mod civil;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -100,18 +103,8 @@ fn watch_git_head() {
 
 /// `YYYYMMDD-HH:MM:SS` in UTC, the layout of Prometheus's build date.
 fn build_date(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
+    let (year, month, day) = civil::civil_from_days(epoch.div_euclid(86_400));
     let secs = epoch.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}{month:02}{day:02}-{:02}:{:02}:{:02}",
         secs / 3600,

@@ -9,6 +9,7 @@
 
 mod api;
 mod build_info;
+mod civil;
 mod cli;
 mod config;
 mod host;

@@ -140,8 +140,8 @@ pub async fn run(options: Options) -> u8 {
                 }
             } => {
                 opening = None;
-                match opened {
-                    Ok(Ok(opened)) => {
+                match opened.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+                    Ok(opened) => {
                         log_storage_started(&storage_options);
                         db = Some(opened);
                         if let Err(e) = reload_config(&options, &metrics) {
@@ -156,10 +156,6 @@ pub async fn run(options: Options) -> u8 {
                         for reply in pending_reloads.drain(..) {
                             let _ = reply.send(reload_logged(&options, &metrics));
                         }
-                    }
-                    Ok(Err(e)) => {
-                        error!(err = %format!("opening storage failed: {e}"), "Fatal error");
-                        break 1;
                     }
                     Err(e) => {
                         error!(err = %format!("opening storage failed: {e}"), "Fatal error");
@@ -211,10 +207,12 @@ pub async fn run(options: Options) -> u8 {
     }
     if let Some(db) = db {
         info!("Stopping storage...");
-        match tokio::task::spawn_blocking(move || db.close()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => error!(err = %e, "Error stopping storage"),
-            Err(e) => error!(err = %e, "Error stopping storage"),
+        let closed = tokio::task::spawn_blocking(move || db.close()).await;
+        if let Err(e) = closed
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            error!(err = %e, "Error stopping storage");
         }
         info!("TSDB stopped");
     }
@@ -314,7 +312,7 @@ fn reload_config(options: &Options, metrics: &SelfMetrics) -> Result<(), String>
                 ConfigSource::BuiltIn => "built-in".to_string(),
                 ConfigSource::File(path) => path.display().to_string(),
             };
-            debug!(source = %source, bytes = loaded.text.len(), "Configuration read");
+            debug!(from = %source, bytes = loaded.text.len(), "Configuration read");
             metrics.config_loaded(true);
             info!(
                 filename = %path.display(),

@@ -108,10 +108,7 @@ impl Parsed {
     /// The value of `--name`. Unknown names are a programming error; they read as unset.
     pub fn value(&self, name: &str) -> &Value {
         debug_assert!(spec::find(name).is_some(), "no flag --{name}");
-        FLAGS
-            .iter()
-            .position(|f| f.name == name)
-            .map_or(&Value::Unset, |i| &self.slots[i].value)
+        index_of(name).map_or(&Value::Unset, |i| &self.slots[i].value)
     }
 
     pub fn bool(&self, name: &str) -> bool {
@@ -164,10 +161,7 @@ impl Parsed {
 
     /// Whether `--name` was on the command line.
     pub fn is_given(&self, name: &str) -> bool {
-        FLAGS
-            .iter()
-            .position(|f| f.name == name)
-            .is_some_and(|i| !self.slots[i].given.is_empty())
+        index_of(name).is_some_and(|i| !self.slots[i].given.is_empty())
     }
 
     /// The flags given on the command line, in table order.
