@@ -122,9 +122,8 @@ pub async fn run(options: Options) -> u8 {
     let web = WebServer::start(listeners, router);
 
     info!("Starting TSDB ...");
-    let storage_options = options.storage.clone();
     let mut opening = Some(open_storage(
-        storage_options.clone(),
+        options.storage.clone(),
         metrics.registry.clone(),
     ));
     let mut db: Option<Db> = None;
@@ -142,7 +141,7 @@ pub async fn run(options: Options) -> u8 {
                 opening = None;
                 match opened.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
                     Ok(opened) => {
-                        log_storage_started(&storage_options);
+                        log_storage_started(&options.storage);
                         db = Some(opened);
                         if let Err(e) = reload_config(&options, &metrics) {
                             error!(err = %e, "Fatal error");

@@ -150,27 +150,9 @@ pub fn parse_go_duration(input: &str) -> Result<Duration, UnitError> {
         return Err(invalid());
     }
     let mut total: f64 = 0.0;
-    while !s.is_empty() {
-        let number_len = s
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
-        let number = &s[..number_len];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return Err(invalid());
-        }
-        let value: f64 = number.parse().map_err(|_| invalid())?;
-        s = &s[number_len..];
-        let unit_len = s
-            .bytes()
-            .take_while(|b| !b.is_ascii_digit() && *b != b'.')
-            .count();
-        if unit_len == 0 {
-            return Err(UnitError::MissingGoDurationUnit(input.to_string()));
-        }
-        let unit = &s[..unit_len];
-        s = &s[unit_len..];
+    for (value, unit) in decimal_terms(s).ok_or_else(invalid)? {
         let nanos = match unit {
+            "" => return Err(UnitError::MissingGoDurationUnit(input.to_string())),
             "ns" => 1,
             "us" | "µs" | "μs" => 1_000,
             "ms" => MS,
@@ -192,6 +174,32 @@ pub fn parse_go_duration(input: &str) -> Result<Duration, UnitError> {
         return Err(invalid());
     }
     Ok(Duration::from_nanos(total as u64))
+}
+
+/// Splits `1.5h30m` into `[(1.5, "h"), (30.0, "m")]`: decimal numbers, each followed by
+/// its unit (possibly empty), as Go's `time.ParseDuration` and the byte-size parser of
+/// Prometheus's flag library read them. `None` if a number is malformed (`.`, `1.2.3`).
+fn decimal_terms(mut s: &str) -> Option<Vec<(f64, &str)>> {
+    let mut terms = Vec::new();
+    while !s.is_empty() {
+        let number_len = s
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        let number = &s[..number_len];
+        if !number.bytes().any(|b| b.is_ascii_digit()) || number.matches('.').count() > 1 {
+            return None;
+        }
+        let value = number.parse().ok()?;
+        s = &s[number_len..];
+        let unit_len = s
+            .bytes()
+            .take_while(|b| !b.is_ascii_digit() && *b != b'.')
+            .count();
+        terms.push((value, &s[..unit_len]));
+        s = &s[unit_len..];
+    }
+    Some(terms)
 }
 
 /// Formats a duration as Go's `time.Duration.String` does (`1h2m3.5s`, `1.5ms`, `0s`),
@@ -270,23 +278,7 @@ pub fn parse_base2_bytes(input: &str) -> Result<i64, UnitError> {
         return Err(invalid());
     }
     let mut total = 0.0f64;
-    while !s.is_empty() {
-        let number_len = s
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
-        let number = &s[..number_len];
-        if !number.bytes().any(|b| b.is_ascii_digit()) || number.matches('.').count() > 1 {
-            return Err(invalid());
-        }
-        let value: f64 = number.parse().map_err(|_| invalid())?;
-        s = &s[number_len..];
-        let unit_len = s
-            .bytes()
-            .take_while(|b| !b.is_ascii_digit() && *b != b'.')
-            .count();
-        let unit = &s[..unit_len];
-        s = &s[unit_len..];
+    for (value, unit) in decimal_terms(s).ok_or_else(invalid)? {
         let Some((_, mult)) = BYTE_UNITS.iter().find(|(u, _)| *u == unit) else {
             return Err(UnitError::UnknownSizeUnit {
                 unit: unit.to_string(),
