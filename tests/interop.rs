@@ -93,13 +93,8 @@ fn ember_and_prometheus_never_share_a_data_directory() {
         assert!(started.elapsed() < TIMEOUT, "prometheus not ready in time");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let refused = run(
-        w.path(),
-        &[
-            &data,
-            &format!("--web.listen-address=127.0.0.1:{}", free_port()),
-        ],
-    );
+    // Port 0: the OS picks one, so this process cannot race for a port.
+    let refused = run(w.path(), &[&data, "--web.listen-address=127.0.0.1:0"]);
     assert_eq!(refused.code(), Some(1), "{}", refused.stderr);
     let fatal = refused
         .stderr
@@ -120,7 +115,7 @@ fn ember_and_prometheus_never_share_a_data_directory() {
     // Ember holds the directory: Prometheus refuses it.
     let refused = Command::new(&prometheus)
         .args(&prometheus_args)
-        .arg(format!("--web.listen-address=127.0.0.1:{}", free_port()))
+        .arg("--web.listen-address=127.0.0.1:0")
         .current_dir(w.path())
         .stdin(Stdio::null())
         .output()

@@ -291,11 +291,8 @@ fn a_locked_data_directory_is_fatal_and_sigterm_releases_it() {
     first.wait_ready();
     assert!(w.join("data/lock").exists());
 
-    let port = common::free_port();
-    let second = run(
-        w.path(),
-        &[&data, &format!("--web.listen-address=127.0.0.1:{port}")],
-    );
+    // Port 0: the OS picks one, so this process cannot race for a port.
+    let second = run(w.path(), &[&data, "--web.listen-address=127.0.0.1:0"]);
     assert_eq!(second.code(), Some(1), "{}", second.stderr);
     let fatal = second
         .stderr
@@ -319,12 +316,11 @@ fn a_locked_data_directory_is_fatal_and_sigterm_releases_it() {
 fn an_unusable_data_directory_is_fatal() {
     let w = Workdir::new();
     std::fs::write(w.join("a-file"), "not a directory").unwrap();
-    let port = common::free_port();
     let out = run(
         w.path(),
         &[
             &format!("--storage.tsdb.path={}", w.arg("a-file")),
-            &format!("--web.listen-address=127.0.0.1:{port}"),
+            "--web.listen-address=127.0.0.1:0",
         ],
     );
     assert_eq!(out.code(), Some(1));
@@ -351,7 +347,14 @@ fn configuration_file_missing_or_default() {
         .any(|l| l.contains("using the built-in configuration")));
     ember.terminate();
     // ...a file the user names must exist (exit 2, as Prometheus).
-    let out = run(empty.path(), &[&data, "--config.file=missing.yml"]);
+    let out = run(
+        empty.path(),
+        &[
+            &data,
+            "--config.file=missing.yml",
+            "--web.listen-address=127.0.0.1:0",
+        ],
+    );
     assert_eq!(out.code(), Some(2));
     let line = out
         .stderr
