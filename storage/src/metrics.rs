@@ -34,7 +34,12 @@ struct SummaryInner {
 impl Summary {
     /// A summary named `name` with help text `help`. Fails on an invalid metric name.
     pub fn new(name: &str, help: &str) -> prometheus::Result<Summary> {
-        let desc = Desc::new(name.to_string(), help.to_string(), vec![], Default::default())?;
+        let desc = Desc::new(
+            name.to_string(),
+            help.to_string(),
+            vec![],
+            Default::default(),
+        )?;
         Ok(Summary {
             inner: Arc::new(SummaryInner {
                 desc,
@@ -102,7 +107,12 @@ struct GaugeFnInner {
 impl GaugeFn {
     /// A gauge named `name` with help text `help`, reading 0 until [`GaugeFn::set_fn`].
     pub fn new(name: &str, help: &str) -> prometheus::Result<GaugeFn> {
-        let desc = Desc::new(name.to_string(), help.to_string(), vec![], Default::default())?;
+        let desc = Desc::new(
+            name.to_string(),
+            help.to_string(),
+            vec![],
+            Default::default(),
+        )?;
         Ok(GaugeFn {
             inner: Arc::new(GaugeFnInner {
                 desc,

@@ -108,7 +108,8 @@ pub fn delete_temp_checkpoints(wal_dir: &Path) -> Result<(), WalError> {
         if name.starts_with(PREFIX) && name.ends_with(TMP_SUFFIX) {
             let path = entry.path();
             tracing::info!(dir = %path.display(), "deleting leftover temporary checkpoint");
-            fs::remove_dir_all(&path).map_err(WalError::io("delete temporary checkpoint", &path))?;
+            fs::remove_dir_all(&path)
+                .map_err(WalError::io("delete temporary checkpoint", &path))?;
         }
     }
     Ok(())
@@ -141,7 +142,12 @@ pub fn checkpoint(
     mint: i64,
     compression: WalCompression,
 ) -> Result<CheckpointStats, WalError> {
-    tracing::info!(from_segment = from, to_segment = to, mint, "creating checkpoint");
+    tracing::info!(
+        from_segment = from,
+        to_segment = to,
+        mint,
+        "creating checkpoint"
+    );
     let mut ranges = Vec::new();
     let mut from = from;
     if let Some((dir, last)) = last_checkpoint(wal_dir)? {
@@ -290,7 +296,12 @@ struct Filter<'k> {
 }
 
 impl Filter<'_> {
-    fn record(&mut self, rec: &[u8], out: &mut Vec<u8>, stats: &mut CheckpointStats) -> Result<(), RecordError> {
+    fn record(
+        &mut self,
+        rec: &[u8],
+        out: &mut Vec<u8>,
+        stats: &mut CheckpointStats,
+    ) -> Result<(), RecordError> {
         let keep = self.keep;
         let mint = self.mint;
         let typ = match RecordType::of(rec) {

@@ -145,12 +145,13 @@ impl Decompressor {
                 out.reserve_exact(grow);
             }
             let len = out.len();
-            let mut ob = OutBuffer::around_pos(out, len);
-            let hint = dctx
-                .decompress_stream(&mut ob, &mut input)
-                .map_err(|code| format!("zstd: {}", zstd_safe::get_error_name(code)))?;
-            let produced = ob.pos() - len;
-            drop(ob);
+            let (hint, produced) = {
+                let mut ob = OutBuffer::around_pos(out, len);
+                let hint = dctx
+                    .decompress_stream(&mut ob, &mut input)
+                    .map_err(|code| format!("zstd: {}", zstd_safe::get_error_name(code)))?;
+                (hint, ob.pos() - len)
+            };
             let consumed_all = input.pos() == src.len();
             if hint == 0 && consumed_all {
                 return Ok(()); // last frame complete
@@ -195,13 +196,19 @@ mod tests {
         let mut enc = zstd::stream::Encoder::new(Vec::new(), 1).unwrap();
         std::io::Write::write_all(&mut enc, &a).unwrap();
         let mut frames = enc.finish().unwrap();
-        assert!(matches!(zstd_safe::get_frame_content_size(&frames), Ok(None)));
+        assert!(matches!(
+            zstd_safe::get_frame_content_size(&frames),
+            Ok(None)
+        ));
         let b = zstd::bulk::compress(b"second frame", 3).unwrap();
         frames.extend_from_slice(&b);
         let mut d = Decompressor::new();
         let mut want = a.clone();
         want.extend_from_slice(b"second frame");
-        assert_eq!(d.decompress(WalCompression::Zstd, &frames).unwrap(), &want[..]);
+        assert_eq!(
+            d.decompress(WalCompression::Zstd, &frames).unwrap(),
+            &want[..]
+        );
     }
 
     #[test]

@@ -132,7 +132,10 @@ pub enum WalError {
 }
 
 impl WalError {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> WalError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> WalError {
         let path = path.into();
         move |source| WalError::Io { op, path, source }
     }
@@ -185,3 +188,6 @@ pub enum CorruptionReason {
     #[error("decompressing the record failed: {0}")]
     Decompress(String),
 }
+
+#[cfg(test)]
+mod tests;

@@ -528,7 +528,9 @@ impl Decoder {
     /// Decodes a samples record (type 2, or type 11 without its start times).
     pub fn samples(&mut self, rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), RecordError> {
         match rec.first() {
-            Some(&b) if b == RecordType::SamplesV2 as u8 => all_or_nothing(out, |out| samples_v2(rec, out)),
+            Some(&b) if b == RecordType::SamplesV2 as u8 => {
+                all_or_nothing(out, |out| samples_v2(rec, out))
+            }
             _ => {
                 expect_type(rec, RecordType::Samples)?;
                 all_or_nothing(out, |out| samples_v1(rec, out))
@@ -578,7 +580,11 @@ impl Decoder {
     }
 
     /// Decodes an mmap markers record.
-    pub fn mmap_markers(&mut self, rec: &[u8], out: &mut Vec<RefMmapMarker>) -> Result<(), RecordError> {
+    pub fn mmap_markers(
+        &mut self,
+        rec: &[u8],
+        out: &mut Vec<RefMmapMarker>,
+    ) -> Result<(), RecordError> {
         expect_type(rec, RecordType::MmapMarkers)?;
         all_or_nothing(out, |out| {
             let mut d = Dec::new(rec, RecordType::MmapMarkers);

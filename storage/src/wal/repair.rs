@@ -103,7 +103,9 @@ impl Wal {
             deleted_segments = ?deleted,
             "WAL repaired: dropped everything from the damaged record on"
         );
-        let new_segment = seg_no.checked_add(1).ok_or(refuse("segment index overflow"))?;
+        let new_segment = seg_no
+            .checked_add(1)
+            .ok_or(refuse("segment index overflow"))?;
         g.seg.set_active(Some(create_segment(dir, new_segment)?));
         self.metrics().segment_current.set(i64::from(new_segment));
         Ok(RepairReport {

@@ -111,7 +111,10 @@ mod tests {
 
     #[test]
     fn names_are_eight_digits() {
-        assert_eq!(segment_name(Path::new("/w"), 7), PathBuf::from("/w/00000007"));
+        assert_eq!(
+            segment_name(Path::new("/w"), 7),
+            PathBuf::from("/w/00000007")
+        );
         assert_eq!(
             segment_name(Path::new("/w"), 123_456_789),
             PathBuf::from("/w/123456789")
@@ -128,7 +131,13 @@ mod tests {
     #[test]
     fn listing_sorts_ignores_others_and_rejects_gaps() {
         let dir = tempfile::tempdir().unwrap();
-        for n in ["00000003", "00000002", "00000004", "checkpoint.00000001", "x"] {
+        for n in [
+            "00000003",
+            "00000002",
+            "00000004",
+            "checkpoint.00000001",
+            "x",
+        ] {
             fs::write(dir.path().join(n), b"").unwrap();
         }
         assert_eq!(list_segments(dir.path()).unwrap(), vec![2, 3, 4]);

@@ -121,7 +121,7 @@ impl Wal {
     /// interrupted checkpoint are deleted.
     pub fn open(dir: impl AsRef<Path>, opts: WalOptions) -> Result<Wal, WalError> {
         let dir = dir.as_ref().to_path_buf();
-        if opts.segment_size == 0 || opts.segment_size % PAGE as u64 != 0 {
+        if opts.segment_size == 0 || !opts.segment_size.is_multiple_of(PAGE as u64) {
             return Err(WalError::InvalidSegmentSize(opts.segment_size));
         }
         std::fs::create_dir_all(&dir).map_err(WalError::io("create WAL directory", &dir))?;
@@ -140,7 +140,9 @@ impl Wal {
         metrics.measure_dir(dir.clone());
         let bytes_saved = match opts.compression {
             WalCompression::None => None,
-            WalCompression::Snappy => Some(metrics.record_bytes_saved.with_label_values(&["snappy"])),
+            WalCompression::Snappy => {
+                Some(metrics.record_bytes_saved.with_label_values(&["snappy"]))
+            }
             WalCompression::Zstd => Some(metrics.record_bytes_saved.with_label_values(&["zstd"])),
         };
         Ok(Wal {
@@ -372,7 +374,12 @@ impl SegmentWriter {
 
     /// Appends one (already compressed) record as fragments, moving to a new segment first
     /// when it does not fit in what is left of this one.
-    fn append(&mut self, ctx: &Ctx<'_>, mut rec: &[u8], compression: WalCompression) -> Result<(), WalError> {
+    fn append(
+        &mut self,
+        ctx: &Ctx<'_>,
+        mut rec: &[u8],
+        compression: WalCompression,
+    ) -> Result<(), WalError> {
         let pos = self.pos();
         let page_off = (pos % PAGE as u64) as usize;
         let done_pages = pos / PAGE as u64;
@@ -418,7 +425,8 @@ impl SegmentWriter {
             page_off += HEADER + n;
             if PAGE - page_off < HEADER {
                 // No room for another header: zero-fill the rest of the page.
-                self.pending.resize(self.pending.len() + (PAGE - page_off), 0);
+                self.pending
+                    .resize(self.pending.len() + (PAGE - page_off), 0);
                 page_off = 0;
             }
             rec = rest;
@@ -452,7 +460,7 @@ impl SegmentWriter {
         ctx.metrics.completed_pages.inc_by(completed);
         ctx.metrics
             .page_flushes
-            .inc_by(completed + u64::from(end % PAGE as u64 != 0));
+            .inc_by(completed + u64::from(!end.is_multiple_of(PAGE as u64)));
         Ok(())
     }
 
@@ -484,7 +492,11 @@ impl SegmentWriter {
         self.join_closer();
         // fsync and close the finished segment in the background: writers need not wait.
         // A failure to start a thread only costs latency: the work is then done inline.
-        let job = Arc::new(Mutex::new(Some((prev, Arc::clone(ctx.metrics), ctx.dir.to_path_buf()))));
+        let job = Arc::new(Mutex::new(Some((
+            prev,
+            Arc::clone(ctx.metrics),
+            ctx.dir.to_path_buf(),
+        ))));
         let run = |job: &Mutex<Option<(Active, Arc<WalMetrics>, PathBuf)>>| {
             if let Some((prev, metrics, dir)) = job.lock().take() {
                 close_segment(prev, &metrics, &dir);
@@ -546,6 +558,8 @@ fn close_segment(prev: Active, metrics: &WalMetrics, dir: &Path) {
 fn fsync(file: &File, path: &Path, metrics: &WalMetrics) -> Result<(), WalError> {
     let start = Instant::now();
     let r = file.sync_data();
-    metrics.fsync_duration.observe(start.elapsed().as_secs_f64());
+    metrics
+        .fsync_duration
+        .observe(start.elapsed().as_secs_f64());
     r.map_err(WalError::io("fsync segment", path))
 }

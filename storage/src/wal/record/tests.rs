@@ -14,7 +14,10 @@ fn series(r: u64, pairs: &[(&str, &str)]) -> RefSeries {
 fn series_record_bytes() {
     let mut out = Vec::new();
     encode_series(
-        &[series(0x0102_0304_0506_0708, &[("job", "a"), ("__name__", "up")])],
+        &[series(
+            0x0102_0304_0506_0708,
+            &[("job", "a"), ("__name__", "up")],
+        )],
         &mut out,
     );
     // type 1 | ref be64 | 2 labels | "__name__" "up" "job" "a" (sorted by name), each string
@@ -24,7 +27,13 @@ fn series_record_bytes() {
     assert_eq!(out, want);
     let mut got = Vec::new();
     Decoder::new().series(&want, &mut got).unwrap();
-    assert_eq!(got, vec![series(0x0102_0304_0506_0708, &[("__name__", "up"), ("job", "a")])]);
+    assert_eq!(
+        got,
+        vec![series(
+            0x0102_0304_0506_0708,
+            &[("__name__", "up"), ("job", "a")]
+        )]
+    );
 }
 
 #[test]
@@ -184,7 +193,10 @@ fn series_encoder_from_borrowed_labels() {
     let a = Labels::from_pairs([("a", "1")]);
     let b = Labels::from_pairs([("b", "2"), ("c", "3")]);
     let mut from_refs = Vec::new();
-    encode_series_refs([(SeriesRef(1), a.as_ref()), (SeriesRef(2), b.as_ref())], &mut from_refs);
+    encode_series_refs(
+        [(SeriesRef(1), a.as_ref()), (SeriesRef(2), b.as_ref())],
+        &mut from_refs,
+    );
     let mut from_owned = Vec::new();
     encode_series(
         &[
@@ -213,7 +225,10 @@ fn record_types() {
         assert_eq!(t as u8, b);
         assert_eq!(t.is_supported(), matches!(b, 1..=6 | 11), "{t}");
     }
-    assert_eq!(RecordType::HistogramSamples.to_string(), "histogram_samples");
+    assert_eq!(
+        RecordType::HistogramSamples.to_string(),
+        "histogram_samples"
+    );
 }
 
 #[test]
@@ -318,12 +333,16 @@ fn varint_overflow_and_truncation() {
     // Ten bytes whose last is 2: more than 64 bits.
     let mut rec = vec![3u8];
     rec.extend_from_slice(&1u64.to_be_bytes());
-    rec.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0]);
+    rec.extend_from_slice(&[
+        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0,
+    ]);
     assert!(Decoder::new().tombstones(&rec, &mut got).is_err());
     // The largest value, ten bytes ending in 1, is fine: u64::MAX zigzag-decodes to i64::MIN.
     let mut rec = vec![3u8];
     rec.extend_from_slice(&1u64.to_be_bytes());
-    rec.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0]);
+    rec.extend_from_slice(&[
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0,
+    ]);
     Decoder::new().tombstones(&rec, &mut got).unwrap();
     assert_eq!(got[0].mint, i64::MIN);
     assert_eq!(got[0].maxt, 0);
