@@ -39,7 +39,6 @@ fn decode(wal_dir: &Path) -> Decoded {
             }
             RecordType::Samples | RecordType::SamplesV2 => dec.samples(rec, &mut samples).unwrap(),
             _ => {} // metadata, exemplars, ...: not compared here
-
         }
     }
     Decoded {
@@ -60,7 +59,9 @@ fn summarize(d: &Decoded) -> Summary {
             .series
             .get(&s.series)
             .unwrap_or_else(|| panic!("sample of unknown series {:?}", s.series));
-        let e = out.entry(labels.to_string()).or_insert((0, i64::MAX, i64::MIN));
+        let e = out
+            .entry(labels.to_string())
+            .or_insert((0, i64::MAX, i64::MIN));
         e.0 += 1;
         e.1 = e.1.min(s.t);
         e.2 = e.2.max(s.t);
@@ -74,7 +75,9 @@ fn summarize_dump(dump: &str) -> Summary {
     for line in dump.lines() {
         let (labels, rest) = line.rsplit_once("} ").unwrap();
         let t: i64 = rest.split(' ').nth(1).unwrap().parse().unwrap();
-        let e = out.entry(format!("{labels}}}")).or_insert((0, i64::MAX, i64::MIN));
+        let e = out
+            .entry(format!("{labels}}}"))
+            .or_insert((0, i64::MAX, i64::MIN));
         e.0 += 1;
         e.1 = e.1.min(t);
         e.2 = e.2.max(t);
@@ -97,7 +100,11 @@ fn reads_a_wal_written_by_prometheus_2_42() {
             let f: Vec<&str> = l.split('\t').collect();
             (
                 f[0].to_string(),
-                (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap()),
+                (
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                ),
             )
         })
         .collect();
@@ -118,7 +125,10 @@ fn tool(name: &str) -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var("EMBER_INTEROP").as_deref() == Ok("require") {
-        panic!("EMBER_INTEROP=require but {} is not installed", path.display());
+        panic!(
+            "EMBER_INTEROP=require but {} is not installed",
+            path.display()
+        );
     }
     eprintln!("skipping: {} is not installed", path.display());
     None
@@ -130,7 +140,11 @@ fn promtool_dump(promtool: &Path, data: &Path) -> String {
         .arg(data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -178,7 +192,10 @@ fn prometheus_reads_a_wal_written_by_ember() {
                 })
                 .collect();
             for s in &samples {
-                written.insert((series[(s.series.0 - 1) as usize].labels.to_string(), s.t), s.v);
+                written.insert(
+                    (series[(s.series.0 - 1) as usize].labels.to_string(), s.t),
+                    s.v,
+                );
             }
             rec.clear();
             record::encode_samples(&samples, &mut rec);
@@ -197,7 +214,10 @@ fn prometheus_reads_a_wal_written_by_ember() {
             read.insert((format!("{labels}}}"), t), v);
         }
         assert_eq!(read.len(), 30_000, "{compression:?}");
-        assert!(read == written, "{compression:?}: promtool read other samples than Ember wrote");
+        assert!(
+            read == written,
+            "{compression:?}: promtool read other samples than Ember wrote"
+        );
     }
 }
 
@@ -222,7 +242,10 @@ fn reads_the_wal_of_a_running_prometheus_after_a_kill() {
     .unwrap();
     let mut child = Command::new(prometheus)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.path().join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            data.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -238,8 +261,15 @@ fn reads_the_wal_of_a_running_prometheus_after_a_kill() {
     assert!(d.series.len() > 100, "{} series", d.series.len());
     let summary = summarize(&d);
     let up = format!("{{__name__=\"up\", instance=\"127.0.0.1:{port}\", job=\"self\"}}");
-    assert!(summary.get(&up).is_some_and(|s| s.0 >= 3), "{:?}", summary.get(&up));
+    assert!(
+        summary.get(&up).is_some_and(|s| s.0 >= 3),
+        "{:?}",
+        summary.get(&up)
+    );
     if let Some(promtool) = tool("promtool") {
-        assert_eq!(summary, summarize_dump(&promtool_dump(&promtool, &data.path().join("data"))));
+        assert_eq!(
+            summary,
+            summarize_dump(&promtool_dump(&promtool, &data.path().join("data")))
+        );
     }
 }

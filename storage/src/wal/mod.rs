@@ -132,12 +132,17 @@ pub enum WalError {
 }
 
 impl WalError {
-    pub(crate) fn io(
+    /// Wraps an I/O error with what was being done to which path. The path is copied only
+    /// when there is an error, so hot paths pay nothing for it.
+    pub(crate) fn io<'a>(
         op: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(io::Error) -> WalError {
-        let path = path.into();
-        move |source| WalError::Io { op, path, source }
+        path: &'a std::path::Path,
+    ) -> impl FnOnce(io::Error) -> WalError + 'a {
+        move |source| WalError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 

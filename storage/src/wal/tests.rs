@@ -1,6 +1,7 @@
 //! Tests of the segment format: writer, reader, corruption handling, repair, checkpoints.
 
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -1149,4 +1150,38 @@ fn interrupted_checkpoints_leave_a_readable_wal() {
     assert!(matches!(err, WalError::Corruption(_)), "{err}");
     assert_eq!(last_checkpoint(dir.path()).unwrap(), None);
     assert!(!dir.path().join("checkpoint.00000001.tmp").exists());
+}
+
+#[test]
+fn a_failed_write_leaves_no_partial_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), opts(DEFAULT_SEGMENT_SIZE, WalCompression::None)).unwrap();
+    wal.log(&[b"first"]).unwrap();
+    let path = dir.path().join("00000000");
+    // Swap in a read-only handle: writes (and the truncation after them) now fail.
+    let writable = {
+        let mut g = wal.inner.lock();
+        let active = g.seg.active.as_mut().unwrap();
+        std::mem::replace(&mut active.file, fs::File::open(&path).unwrap())
+    };
+    assert!(matches!(wal.log(&[b"lost"]), Err(WalError::Io { .. })));
+    assert!(
+        wal.log(&[b"lost too"]).is_err(),
+        "refuses to write until the tail is cut"
+    );
+    assert_eq!(wal.metrics().writes_failed.get(), 2);
+    // Simulate what a partial write leaves behind: part of a fragment after the good data.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(&[1, 0, 9, 0xaa])
+        .unwrap();
+    wal.inner.lock().seg.active.as_mut().unwrap().file = writable;
+    // The next write cuts the garbage off first.
+    wal.log(&[b"second"]).unwrap();
+    wal.close().unwrap();
+    let (got, err) = read_dir(dir.path());
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(got, vec![b"first".to_vec(), b"second".to_vec()]);
 }
