@@ -209,11 +209,7 @@ pub fn checkpoint(
         };
         if let Err(source) = filter.record(rec, &mut batch.buf, &mut stats) {
             let (segment, offset) = reader.position().unwrap_or_default();
-            let dir = reader
-                .segments()
-                .iter()
-                .find(|(_, i)| *i == segment)
-                .map_or_else(|| wal_dir.to_path_buf(), |(d, _)| d.clone());
+            let dir = reader.current_dir().unwrap_or(wal_dir).to_path_buf();
             return Err(WalError::Record {
                 dir,
                 segment,

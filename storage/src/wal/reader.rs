@@ -121,6 +121,11 @@ impl Reader {
         self.last
     }
 
+    /// The directory of the segment being read (the WAL's or a checkpoint's).
+    pub fn current_dir(&self) -> Option<&std::path::Path> {
+        self.segments.get(self.seg).map(|(d, _)| d.as_path())
+    }
+
     /// The next record, decompressed; `None` at the end. The slice is valid until the next
     /// call. After an error (or the end) every later call returns `Ok(None)`.
     #[allow(clippy::should_implement_trait)] // a lending iterator: the record borrows the reader

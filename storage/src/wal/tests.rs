@@ -1185,3 +1185,32 @@ fn a_failed_write_leaves_no_partial_record() {
     assert!(err.is_none(), "{err:?}");
     assert_eq!(got, vec![b"first".to_vec(), b"second".to_vec()]);
 }
+
+#[test]
+fn checkpoint_names_an_undecodable_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), opts(P as u64, WalCompression::None)).unwrap();
+    // A samples record cut inside its base timestamp.
+    wal.log(&[&series_rec(&[1]), &[2u8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]])
+        .unwrap();
+    wal.next_segment().unwrap();
+    match wal.checkpoint(0, 0, &|_| true, 0) {
+        Err(WalError::Record {
+            dir: d,
+            segment: 0,
+            offset,
+            source:
+                record::RecordError::Malformed {
+                    record: RecordType::Samples,
+                    ..
+                },
+        }) => {
+            assert_eq!(d, dir.path());
+            // Right after the series record's fragment.
+            assert_eq!(offset, 7 + series_rec(&[1]).len() as u64);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(wal.metrics().checkpoint_creations_failed.get(), 1);
+    assert_eq!(last_checkpoint(dir.path()).unwrap(), None);
+}
