@@ -20,7 +20,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::chunks_head::{ChunkDiskMapper, ChunkDiskMapperOptions, ChunksHeadError};
 use crate::head::replay::ReplayError;
 use crate::head::{Appender, Head, HeadOptions, HeadQuerier};
-use crate::wal::{self, Wal, WalError, WalMetrics, WalOptions};
+use crate::wal::{Wal, WalError, WalMetrics, WalOptions};
 
 /// How WAL records are compressed (`--storage.tsdb.wal-compression[-type]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,18 +152,14 @@ impl Db {
                 ..ChunkDiskMapperOptions::default()
             },
         )?;
-        let wal_metrics = WalMetrics::new();
+        let wal_metrics = Arc::new(WalMetrics::new());
         let wal = Wal::open(
             &wal_dir,
             WalOptions {
                 segment_size: opts.wal_segment_size,
-                compression: match opts.wal_compression {
-                    WalCompression::None => wal::Compression::None,
-                    WalCompression::Snappy => wal::Compression::Snappy,
-                    WalCompression::Zstd => wal::Compression::Zstd,
-                },
+                compression: opts.wal_compression,
+                metrics: wal_metrics.clone(),
             },
-            wal_metrics.clone(),
         )?;
         let head = Arc::new(Head::durable(
             HeadOptions {

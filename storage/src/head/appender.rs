@@ -311,13 +311,11 @@ fn log_batch(wal: &crate::wal::Wal, buf: &mut AppendBuffers) -> Result<(), crate
     let mut records: [&[u8]; 2] = [&[], &[]];
     let mut n = 0;
     if !buf.to_log.is_empty() {
-        let series: Vec<(SeriesRef, LabelsRef<'_>)> = buf
-            .to_log
-            .iter()
-            .map(|s| (s.series_ref, s.labels.as_ref()))
-            .collect();
         buf.series_rec.clear();
-        record::encode_series(&series, &mut buf.series_rec);
+        record::encode_series_refs(
+            buf.to_log.iter().map(|s| (s.series_ref, s.labels.as_ref())),
+            &mut buf.series_rec,
+        );
         records[n] = &buf.series_rec;
         n += 1;
     }

@@ -18,13 +18,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use parking_lot::RwLock;
 
 use crate::chunkenc::Encoding;
 use crate::db::ReplayProgress;
-use crate::wal::record::{self, RecordType, RefSample, RefSeries};
-use crate::wal::{self, WalError};
+use crate::wal::record::{Decoder, RecordType, RefSample, RefSeries};
+use crate::wal::{self, SegmentRange, WalError};
 use crate::SeriesRef;
 
 use super::chunks::StoredChunkRef;
@@ -66,6 +66,53 @@ struct WorkerResult {
     maxt: i64,
 }
 
+/// State shared while records are read: the replay's bookkeeping on the reading thread.
+struct Feeder<'a> {
+    head: &'a Head,
+    senders: Vec<Sender<Job>>,
+    mmapped: HashMap<SeriesRef, Vec<FullChunk>>,
+    multi_ref: &'a RwLock<HashMap<SeriesRef, SeriesRef>>,
+    decoder: Decoder,
+    series_buf: Vec<RefSeries>,
+    stats: ReplayStats,
+    progress: &'a ReplayProgress,
+}
+
+impl Feeder<'_> {
+    /// Feeds every record of `reader` to the head; stops at the first damage and returns it.
+    fn feed(&mut self, reader: &mut wal::Reader) -> Result<(), WalError> {
+        while let Some(rec) = reader.next()? {
+            if let Some((segment, _)) = reader.position() {
+                self.progress
+                    .current_segment
+                    .store(u64::from(segment), Ordering::Release);
+            }
+            match RecordType::of(rec) {
+                Ok(RecordType::Series) => {
+                    self.series_buf.clear();
+                    if let Err(e) = self.decoder.series(rec, &mut self.series_buf) {
+                        tracing::warn!(position = ?reader.position(), err = %e, "skipping undecodable series record in WAL");
+                        continue;
+                    }
+                    for s in std::mem::take(&mut self.series_buf) {
+                        self.head
+                            .replay_series(s, &mut self.mmapped, self.multi_ref, &mut self.stats);
+                    }
+                }
+                Ok(RecordType::Samples | RecordType::SamplesV2) => {
+                    let job: Job = Arc::from(rec);
+                    for tx in &self.senders {
+                        // A worker only stops early by panicking; its join reports that.
+                        let _ = tx.send(job.clone());
+                    }
+                }
+                _ => self.stats.skipped_records += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Head {
     /// Rebuilds the head from `chunks_head/` and the WAL in `wal_dir`. Call once, on an
     /// empty head, before any appender is created.
@@ -76,11 +123,15 @@ impl Head {
     ) -> Result<ReplayStats, ReplayError> {
         let started = Instant::now();
         let mut stats = ReplayStats::default();
+        let mmapped = self.load_mmapped_chunks(&mut stats)?;
 
-        let mut mmapped = self.load_mmapped_chunks(&mut stats)?;
-
-        let (checkpoint, segments) = wal::replay_plan(wal_dir)?;
-        if let Some((first, last)) = segments {
+        let checkpoint = wal::last_checkpoint(wal_dir)?;
+        let wal_range = SegmentRange {
+            dir: wal_dir.to_path_buf(),
+            first: checkpoint.as_ref().map(|(_, i)| i.saturating_add(1)),
+            last: None,
+        };
+        if let Some((first, last)) = wal::segment_range(wal_dir)? {
             progress.first_segment.store(u64::from(first), Ordering::Release);
             progress.last_segment.store(u64::from(last), Ordering::Release);
         }
@@ -91,61 +142,76 @@ impl Head {
             .map_or(2, |n| n.get())
             .clamp(1, 8);
 
-        let results = std::thread::scope(|scope| -> Result<Vec<WorkerResult>, ReplayError> {
-            let mut senders = Vec::with_capacity(workers);
-            let mut handles = Vec::with_capacity(workers);
-            for shard in 0..workers {
-                let (tx, rx) = bounded::<Job>(64);
-                senders.push(tx);
-                let multi_ref = &multi_ref;
-                handles.push(scope.spawn(move || self.replay_worker(rx, shard, workers, multi_ref)));
-            }
-
-            let mut series_buf: Vec<RefSeries> = Vec::new();
-            let mut reader = wal::ReplayReader::open(wal_dir, checkpoint.as_ref(), segments)?;
-            let read_result = loop {
-                let rec = match reader.next_record() {
-                    Ok(Some(rec)) => rec,
-                    Ok(None) => break Ok(()),
-                    Err(e) => break Err(e),
+        let (results, feeder_stats) =
+            std::thread::scope(|scope| -> Result<(Vec<WorkerResult>, ReplayStats), ReplayError> {
+                let mut senders = Vec::with_capacity(workers);
+                let mut handles = Vec::with_capacity(workers);
+                for shard in 0..workers {
+                    let (tx, rx) = bounded::<Job>(64);
+                    senders.push(tx);
+                    let multi_ref = &multi_ref;
+                    handles.push(
+                        scope.spawn(move || self.replay_worker(rx, shard, workers, multi_ref)),
+                    );
+                }
+                let mut feeder = Feeder {
+                    head: self,
+                    senders,
+                    mmapped,
+                    multi_ref: &multi_ref,
+                    decoder: Decoder::new(),
+                    series_buf: Vec::new(),
+                    stats,
+                    progress,
                 };
-                progress
-                    .current_segment
-                    .store(u64::from(reader.segment()), Ordering::Release);
-                match record::record_type(rec) {
-                    RecordType::Series => {
-                        series_buf.clear();
-                        if let Err(e) = record::decode_series(rec, &mut series_buf) {
-                            tracing::warn!(segment = reader.segment(), err = %e, "skipping undecodable series record in WAL");
-                            continue;
-                        }
-                        for s in series_buf.drain(..) {
-                            self.replay_series(s, &mut mmapped, &multi_ref, &mut stats);
-                        }
+
+                // The checkpoint first. Damage there cannot be repaired by truncation (later
+                // segments build on it), so it is reported and replay goes on with the WAL.
+                if let Some((dir, index)) = &checkpoint {
+                    let mut reader = wal::Reader::open(&[SegmentRange::all(dir.clone())])?;
+                    if let Err(e) = feeder.feed(&mut reader) {
+                        tracing::error!(checkpoint = index, err = %e, "the WAL checkpoint is damaged; the samples after the damage in it are lost");
+                        feeder.stats.repaired = Some(e.to_string());
                     }
-                    RecordType::Samples => {
-                        let job: Job = Arc::from(rec);
-                        for tx in &senders {
-                            // A worker only stops early by panicking; its join reports it.
-                            let _ = tx.send(job.clone());
-                        }
+                }
+                let mut reader = wal::Reader::open(&[wal_range])?;
+                let damage = match feeder.feed(&mut reader) {
+                    Ok(()) => None,
+                    Err(WalError::Corruption(c)) => Some(c),
+                    Err(e) => return Err(e.into()),
+                };
+                let Feeder {
+                    senders,
+                    mmapped,
+                    mut stats,
+                    ..
+                } = feeder;
+                drop(senders);
+                let mut results = Vec::with_capacity(workers);
+                for h in handles {
+                    match h.join() {
+                        Ok(r) => results.push(r),
+                        Err(p) => std::panic::resume_unwind(p),
                     }
-                    _ => stats.skipped_records += 1,
                 }
-            };
-            drop(senders);
-            let mut results = Vec::with_capacity(workers);
-            for h in handles {
-                match h.join() {
-                    Ok(r) => results.push(r),
-                    Err(p) => std::panic::resume_unwind(p),
+                let orphans: usize = mmapped.values().map(Vec::len).sum();
+                if orphans > 0 {
+                    tracing::info!(
+                        chunks = orphans,
+                        "ignoring chunks_head chunks of series the WAL no longer defines"
+                    );
                 }
-            }
-            if let Err(corruption) = read_result {
-                stats.repaired = Some(reader.repair(corruption)?);
-            }
-            Ok(results)
-        })?;
+                if let Some(c) = damage {
+                    tracing::warn!(err = %c, "the WAL ends in a damaged record (a crash mid-write?); repairing");
+                    let report = match self.wal() {
+                        Some(w) => Some(w.repair(&c)?),
+                        None => None,
+                    };
+                    stats.repaired = Some(format!("{c}; repair: {report:?}"));
+                }
+                Ok((results, stats))
+            })?;
+        stats = feeder_stats;
 
         let mut mint = i64::MAX;
         let mut maxt = i64::MIN;
@@ -156,13 +222,6 @@ impl Head {
             chunks_created += r.chunks_created;
             mint = mint.min(r.mint);
             maxt = maxt.max(r.maxt);
-        }
-        let orphans: usize = mmapped.values().map(Vec::len).sum();
-        if orphans > 0 {
-            tracing::info!(
-                chunks = orphans,
-                "dropped chunks_head chunks of series the WAL no longer defines"
-            );
         }
         // Full chunks from chunks_head count towards the time range too.
         self.series.for_each(|s| {
@@ -175,8 +234,12 @@ impl Head {
             }
         });
         self.update_time_range(mint, maxt);
-        self.metrics.chunks.add(chunks_created + stats.mmapped_chunks as i64);
-        self.metrics.chunks_created.inc_by(chunks_created.max(0) as u64);
+        self.metrics
+            .chunks
+            .add(chunks_created + stats.mmapped_chunks as i64);
+        self.metrics
+            .chunks_created
+            .inc_by(chunks_created.max(0) as u64);
         if stats.unknown_refs > 0 {
             self.metrics
                 .replay_unknown_refs
@@ -280,11 +343,12 @@ impl Head {
             maxt: i64::MIN,
         };
         let mut samples: Vec<RefSample> = Vec::new();
+        let mut decoder = Decoder::new();
         let shards = shards as u64;
         let shard = shard as u64;
         for rec in rx {
             samples.clear();
-            if let Err(e) = record::decode_samples(&rec, &mut samples) {
+            if let Err(e) = decoder.samples(&rec, &mut samples) {
                 if shard == 0 {
                     tracing::warn!(err = %e, "skipping undecodable samples record in WAL");
                 }
