@@ -59,8 +59,8 @@ impl<'a> BitWriter<'a> {
         let value = value & (u64::MAX >> (64 - n));
         let pos = *self.bits as usize;
         let byte = pos / 8;
-        let used = (pos % 8) as u32; // bits already taken in `buf[byte]`
-                                     // Up to 7 + 64 bits touch 9 bytes from `byte`.
+        // Bits already taken in `buf[byte]`; with up to 64 more they span 9 bytes.
+        let used = (pos % 8) as u32;
         if byte + 9 > self.buf.len() {
             grow(self.buf, byte + 9);
         }
@@ -97,7 +97,7 @@ pub fn zeroed_copy(data: &[u8], bits: u32) -> Box<[u8]> {
     v.extend_from_slice(&data[..len]);
     if bits & 7 != 0 {
         if let Some(last) = v.last_mut() {
-            *last &= 0xff << (8 - bits % 8);
+            *last &= 0xff << (8 - (bits & 7));
         }
     }
     v.resize(len + 16, 0);
@@ -110,6 +110,7 @@ pub fn zeroed_copy(data: &[u8], bits: u32) -> Box<[u8]> {
 fn grow(buf: &mut Box<[u8]>, min_len: usize) {
     let new_len = min_len.max(buf.len() * 2).max(INITIAL_CAPACITY);
     let mut v = std::mem::take(buf).into_vec();
+    v.reserve_exact(new_len - v.len());
     v.resize(new_len, 0);
     *buf = v.into_boxed_slice();
 }
@@ -346,6 +347,18 @@ mod tests {
         assert!(r.overrun());
         assert_eq!(r.read_bits(64), 0);
         assert_eq!(BitReader::new(&[], 0).peek(), 0);
+
+        // Within the last 8 bytes of a longer slice, and past its end.
+        let data = [0xff; 9];
+        let mut r = BitReader::new(&data, 0);
+        assert_eq!(r.read_bits(20), 0xf_ffff);
+        assert_eq!(r.peek(), u64::MAX << 12); // 52 bits left
+        assert_eq!(r.read_bits(52), (1 << 52) - 1);
+        assert!(!r.overrun());
+        assert_eq!(r.peek(), 0);
+        assert_eq!(r.read_bits(1), 0);
+        assert!(r.overrun());
+        assert_eq!(BitReader::new(&data, 1000).peek(), 0);
     }
 
     #[test]
