@@ -40,6 +40,14 @@ impl Encoding {
     }
 }
 
+/// The largest an XOR chunk may grow (Prometheus's `MaxBytesPerXORChunk`).
+pub const MAX_BYTES_PER_XOR_CHUNK: usize = 1024;
+
+/// A head chunk is cut before an append once its bytes exceed this: the largest sample
+/// (19 bytes) then still fits [`MAX_BYTES_PER_XOR_CHUNK`]
+/// (Prometheus's `MaxBytesPerXORChunkBeforeAppend`).
+pub const MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND: usize = MAX_BYTES_PER_XOR_CHUNK - 19;
+
 /// What an iterator is positioned on, as Prometheus's `chunkenc.ValueType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -72,6 +80,8 @@ pub enum ChunkError {
     TooShort(usize),
     #[error("chunk data truncated after {decoded} of {expected} samples")]
     Truncated { decoded: u16, expected: u16 },
+    #[error("corrupt chunk data in sample {sample}: {reason}")]
+    Corrupt { sample: u16, reason: &'static str },
     #[error("unsupported chunk encoding {0}")]
     UnsupportedEncoding(u8),
 }
