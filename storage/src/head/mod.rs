@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::chunkenc::{SampleIterator, ValueType, XorIterator};
 use crate::chunks_head::ChunkDiskMapper;
 use crate::labels::{Labels, LabelsRef};
 use crate::postings::MemPostings;
@@ -211,6 +212,19 @@ impl Head {
             self.metrics.series_created.inc();
         }
         (series, created)
+    }
+
+    /// The newest sample value of a series whose newest sample is in a stored chunk (after
+    /// a restart, before the first append), for duplicate detection.
+    fn last_stored_value(&self, state: &series::SeriesState) -> Option<f64> {
+        let last = state.full.last()?;
+        let bytes = self.chunks.read(last.stored).ok()?;
+        let mut it = XorIterator::new(bytes.as_slice());
+        let mut value = None;
+        while it.next() == ValueType::Float {
+            value = Some(it.at().1);
+        }
+        value
     }
 
     /// Widens the head's time range to cover `[mint, maxt]`.

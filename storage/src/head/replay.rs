@@ -81,12 +81,16 @@ struct Feeder<'a> {
 impl Feeder<'_> {
     /// Feeds every record of `reader` to the head; stops at the first damage and returns it.
     fn feed(&mut self, reader: &mut wal::Reader) -> Result<(), WalError> {
-        while let Some(rec) = reader.next()? {
+        loop {
+            // Progress is the segment of the previous record: close enough for a status page.
             if let Some((segment, _)) = reader.position() {
                 self.progress
                     .current_segment
                     .store(u64::from(segment), Ordering::Release);
             }
+            let Some(rec) = reader.next()? else {
+                break;
+            };
             match RecordType::of(rec) {
                 Ok(RecordType::Series) => {
                     self.series_buf.clear();
