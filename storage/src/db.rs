@@ -19,7 +19,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::chunks_head::{ChunkDiskMapper, ChunkDiskMapperOptions, ChunksHeadError};
 use crate::head::replay::ReplayError;
-use crate::head::{Appender, Head, HeadOptions, HeadQuerier};
+use crate::head::{Appender, Head, HeadOptions, HeadQuerier, ReplayStats};
 use crate::wal::{Wal, WalError, WalMetrics, WalOptions};
 
 /// How WAL records are compressed (`--storage.tsdb.wal-compression[-type]`).
@@ -111,6 +111,7 @@ pub struct DbStats {
 pub struct Db {
     opts: DbOptions,
     head: Arc<Head>,
+    replay: ReplayStats,
     lock: Option<File>,
     closed: AtomicBool,
     /// Stops the background fsync thread.
@@ -191,6 +192,7 @@ impl Db {
         Ok(Db {
             opts,
             head,
+            replay: stats,
             lock,
             closed: AtomicBool::new(false),
             stop,
@@ -200,6 +202,11 @@ impl Db {
 
     pub fn dir(&self) -> &Path {
         &self.opts.dir
+    }
+
+    /// What the start-up replay found.
+    pub fn replay_stats(&self) -> &ReplayStats {
+        &self.replay
     }
 
     /// The head, for appenders and queriers.

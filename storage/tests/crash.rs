@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use ember_storage::chunkenc::{SampleIterator, ValueType};
 use ember_storage::db::{Db, DbOptions};
+use ember_storage::matcher::{MatchOp, Matcher};
 use ember_storage::querier::Querier;
 use ember_storage::{Labels, SeriesRef};
 
@@ -38,7 +39,7 @@ fn stored_batches(dir: &Path) -> Vec<Vec<Vec<i64>>> {
     let db = Db::open(DbOptions::new(dir), None).expect("reopen after crash");
     let q = db.querier(i64::MIN, i64::MAX);
     let mut out = vec![vec![Vec::new(); SERIES_PER_THREAD]; THREADS];
-    for s in q.select(false, None, &[]).expect("select") {
+    for s in q.select(false, None, &[all()]).expect("select") {
         let s = s.expect("series");
         let t: usize = s.labels().get("thread").unwrap().parse().unwrap();
         let i: usize = s.labels().get("series").unwrap().parse().unwrap();
@@ -90,7 +91,7 @@ fn child_main(dir: &str) {
 fn stored_resume_point(db: &Db) -> Vec<i64> {
     let q = db.querier(i64::MIN, i64::MAX);
     let mut next = vec![0i64; THREADS];
-    for s in q.select(false, None, &[]).unwrap() {
+    for s in q.select(false, None, &[all()]).unwrap() {
         let s = s.unwrap();
         let t: usize = s.labels().get("thread").unwrap().parse().unwrap();
         let mut it = s.iter();
@@ -178,4 +179,9 @@ fn sigkill_mid_stream_loses_no_committed_sample() {
 fn parse(line: &str) -> Option<(usize, i64)> {
     let (t, k) = line.split_once(' ')?;
     Some((t.parse().ok()?, k.parse().ok()?))
+}
+
+/// `{__name__=~".+"}`: every series.
+fn all() -> Matcher {
+    Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()
 }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use ember_storage::chunkenc::{stale_nan, SampleIterator, ValueType};
 use ember_storage::db::{Db, DbOptions};
+use ember_storage::matcher::{MatchOp, Matcher};
 use ember_storage::querier::Querier;
 use ember_storage::Labels;
 use prost::Message;
@@ -125,7 +126,8 @@ fn sample_value(i: usize, k: i64) -> f64 {
         (8, 60) => f64::NAN,
         (9, 70) => f64::INFINITY,
         (10, 80) => f64::NEG_INFINITY,
-        (11, _) => -0.0,
+        // (-0.0 cannot be sent: proto3 drops a double equal to 0.0 from the wire.)
+        (11, _) => 5e-324 * k as f64,
         _ if i % 3 == 0 => (k * (i as i64 + 1)) as f64 * 0.25,
         _ => ((k as f64) * 0.1 + i as f64).sin(),
     }
@@ -177,16 +179,8 @@ fn chunk_files(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-#[test]
-fn ember_reads_a_wal_written_by_prometheus() {
-    let Some(bin) = prometheus_binary() else {
-        interop_unavailable("prometheus (Debian package `prometheus`)");
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let config = tmp.path().join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1h\nscrape_configs: []\n").unwrap();
+/// Starts Prometheus on `data` with the remote-write receiver; returns it and its URL.
+fn start_prometheus(bin: &Path, config: &Path, data: &Path) -> (Guard, String) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let child = Command::new(bin)
@@ -200,23 +194,53 @@ fn ember_reads_a_wal_written_by_prometheus() {
         .expect("start prometheus");
     let mut guard = Guard(child);
     wait_ready(&base, &mut guard.0);
+    (guard, base)
+}
 
-    for from in (0..SAMPLES).step_by(20) {
-        write(&base, from, (from + 20).min(SAMPLES));
+#[test]
+fn ember_reads_a_wal_written_by_prometheus() {
+    let Some(bin) = prometheus_binary() else {
+        interop_unavailable("prometheus (Debian package `prometheus`)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("prometheus.yml");
+    std::fs::write(&config, "global:\n  scrape_interval: 1h\nscrape_configs: []\n").unwrap();
+
+    // First run: stopped cleanly, so Prometheus flushes its full head chunks (it buffers
+    // them) into chunks_head/.
+    let (mut guard, base) = start_prometheus(&bin, &config, &data);
+    let half = 200;
+    for from in (0..half).step_by(20) {
+        write(&base, from, from + 20);
     }
-    // Prometheus writes full head chunks to chunks_head/ asynchronously: give it a moment
-    // so the directory holds some (the WAL holds everything regardless).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while chunk_files(&data) == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
+    let pid = guard.0.id() as i32;
+    // SAFETY: kill(2) on the PID of a child we spawned and have not reaped.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = guard.0.wait().unwrap();
+    assert!(status.success(), "prometheus exited with {status}");
+    assert!(chunk_files(&data) > 0, "Prometheus wrote no chunks_head/ file");
+
+    // Second run on the same directory (Prometheus replays it), more samples, then
+    // SIGKILL: the newest samples exist only in the WAL.
+    let (mut guard, base) = start_prometheus(&bin, &config, &data);
+    for from in (half..SAMPLES).step_by(20) {
+        write(&base, from, (from + 20).min(SAMPLES));
     }
     guard.0.kill().unwrap(); // SIGKILL: no clean shutdown
     guard.0.wait().unwrap();
 
     let db = Db::open(DbOptions::new(&data), None).expect("Ember opens Prometheus's data dir");
+    let replay = db.replay_stats();
+    assert!(
+        replay.mmapped_chunks > 0,
+        "Prometheus's chunks_head/ chunks were not loaded: {replay:?}"
+    );
+    assert_eq!(replay.unknown_refs, 0, "{replay:?}");
     let q = db.querier(i64::MIN, i64::MAX);
     let mut got: BTreeMap<Labels, Vec<(i64, u64)>> = BTreeMap::new();
-    for s in q.select(true, None, &[]).unwrap() {
+    for s in q.select(true, None, &[all()]).unwrap() {
         let s = s.unwrap();
         let mut it = s.iter();
         let mut v = Vec::new();
@@ -242,4 +266,9 @@ fn ember_reads_a_wal_written_by_prometheus() {
     }
     assert_eq!(db.stats().head_series, SERIES as u64);
     db.close().unwrap();
+}
+
+/// `{__name__=~".+"}`: every series.
+fn all() -> Matcher {
+    Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()
 }

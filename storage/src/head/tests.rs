@@ -24,6 +24,11 @@ fn m(op: MatchOp, name: &str, value: &str) -> Matcher {
     Matcher::new(op, name, value).expect("valid matcher")
 }
 
+/// `{__name__=~".+"}`: every series (a selection needs at least one matcher).
+fn all() -> Vec<Matcher> {
+    vec![m(MatchOp::Regex, "__name__", ".+")]
+}
+
 fn samples(s: &Series) -> Vec<(i64, f64)> {
     let mut it = s.iter();
     let mut out = Vec::new();
@@ -72,7 +77,7 @@ fn rollback_discards_samples_but_keeps_series() {
     let mut app = h.appender();
     app.append(None, up("a").as_ref(), 1000, 1.0).unwrap();
     app.rollback().unwrap();
-    assert!(select_all(&h, 0, 10_000, &[]).is_empty());
+    assert!(select_all(&h, 0, 10_000, &all()).is_empty());
     // Prometheus keeps series created by a rolled-back appender (until head GC).
     assert_eq!(h.stats().series, 1);
     // Dropping an appender with pending samples rolls back too.
@@ -80,7 +85,7 @@ fn rollback_discards_samples_but_keeps_series() {
         let mut app = h.appender();
         app.append(None, up("a").as_ref(), 1000, 1.0).unwrap();
     }
-    assert!(select_all(&h, 0, 10_000, &[]).is_empty());
+    assert!(select_all(&h, 0, 10_000, &all()).is_empty());
 }
 
 #[test]
@@ -144,7 +149,7 @@ fn stale_markers_and_special_values_round_trip() {
         app.append(None, l.as_ref(), i as i64 * 1000, *v).unwrap();
     }
     app.commit().unwrap();
-    let got = select_all(&h, 0, 100_000, &[]);
+    let got = select_all(&h, 0, 100_000, &all());
     let bits: Vec<u64> = got[0].1.iter().map(|(_, v)| v.to_bits()).collect();
     let want: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
     assert_eq!(bits, want);
@@ -161,14 +166,14 @@ fn queries_trim_to_the_range_and_seek() {
     }
     app.commit().unwrap();
     // Inclusive bounds, across several chunks.
-    let got = select_all(&h, 15_000 * 100, 15_000 * 700, &[]);
+    let got = select_all(&h, 15_000 * 100, 15_000 * 700, &all());
     let ts: Vec<i64> = got[0].1.iter().map(|s| s.0).collect();
     assert_eq!(ts.len(), 601);
     assert_eq!(ts[0], 15_000 * 100);
     assert_eq!(*ts.last().unwrap(), 15_000 * 700);
 
     let q = h.querier(0, i64::MAX);
-    let series: Vec<Series> = q.select(false, None, &[]).unwrap().map(|s| s.unwrap()).collect();
+    let series: Vec<Series> = q.select(false, None, &all()).unwrap().map(|s| s.unwrap()).collect();
     let mut it = series[0].iter();
     assert_eq!(it.seek(15_000 * 500 + 1), ValueType::Float);
     assert_eq!(it.at(), (15_000 * 501, 501.0));
@@ -188,7 +193,7 @@ fn series_without_samples_in_range_are_not_returned() {
     app.append(None, up("a").as_ref(), 1_000, 1.0).unwrap();
     app.append(None, up("b").as_ref(), 50_000, 1.0).unwrap();
     app.commit().unwrap();
-    let got = select_all(&h, 10_000, 60_000, &[]);
+    let got = select_all(&h, 10_000, 60_000, &all());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, up("b"));
 }
@@ -299,7 +304,7 @@ fn concurrent_appenders_lose_nothing() {
             });
         }
     });
-    let got = select_all(&h, i64::MIN, i64::MAX, &[]);
+    let got = select_all(&h, i64::MIN, i64::MAX, &all());
     assert_eq!(got.len(), threads * series_per_thread);
     for (l, s) in &got {
         let i: usize = l.get("i").unwrap().parse().unwrap();
@@ -333,7 +338,7 @@ fn many_appenders_on_one_series_keep_order_consistent() {
             });
         }
     });
-    let got = select_all(&h, i64::MIN, i64::MAX, &[]);
+    let got = select_all(&h, i64::MIN, i64::MAX, &all());
     let s = &got[0].1;
     assert!(s.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(s.iter().all(|(t, v)| *t as f64 == *v));
