@@ -66,6 +66,16 @@ fn corpus() -> Vec<String> {
             }
         }
     }
+    // Long values take the vectorised substring search.
+    let long = "x".repeat(70);
+    for w in ["foo", "bar", "FOO", "ab", "\n", "é", "K"] {
+        out.push(format!("{long}{w}"));
+        out.push(format!("{w}{long}"));
+        out.push(format!("{w}{long}{w}"));
+        out.push(format!("{long}{w}{long}bar"));
+    }
+    out.push("ab".repeat(40));
+    out.push("fo".repeat(40) + "o");
     out.sort();
     out.dedup();
     out
@@ -388,7 +398,7 @@ proptest! {
     #[test]
     fn random_patterns_agree_with_the_regex_engine(
         p in pattern(),
-        extra in prop::collection::vec("[abfoKké\\-. \n]{0,6}", 0..8),
+        extra in prop::collection::vec("[abfoKké\\-. \n]{0,6}|[abfoKké\\-. \n]{60,90}", 0..8),
     ) {
         let mut values = corpus();
         values.extend(extra);
