@@ -416,3 +416,26 @@ proptest! {
         check_against_reference(&p, &values)?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Any text, valid or not, either compiles or is an error: never a panic. A compiled
+    /// matcher agrees with the regex engine wherever the RE2 and `regex` syntaxes agree
+    /// (checked by the tests above); here it only has to answer.
+    #[test]
+    fn arbitrary_patterns_never_panic(
+        p in prop_oneof![
+            r"[\\()\[\]{}|*+?.^$a-c0-7xpPQEdDwWsSbBAzC:<>,=_\-'é]{0,14}",
+            ".{0,10}",
+        ],
+        v in ".{0,12}",
+    ) {
+        if let Ok(m) = Matcher::new(MatchOp::Regex, "l", p.as_str()) {
+            let _ = m.matches(&v);
+            let _ = m.matches("");
+            let _ = m.set_matches();
+            let _ = m.prefix();
+        }
+    }
+}
