@@ -7,15 +7,15 @@
 //!   series without `env`, and `{env!~"prod"}` includes them.
 //! * A regex is fully anchored: `=~"foo"` matches only `foo`, not `foobar`. Prometheus
 //!   compiles `^(?s:<regex>)$`, so `.` also matches a newline.
-//! * Regexes use Go's RE2 syntax. [`re2`] rewrites that syntax for the `regex` crate
+//! * Regexes use Go's RE2 syntax. The `re2` submodule rewrites it for the `regex` crate
 //!   (which implements the same matching semantics), so that e.g. `\d` stays ASCII-only
 //!   and `{id}` stays literal text, as in Prometheus.
 //!
 //! A regex matcher runs once per distinct label value of an index, which can be millions
 //! of values, so [`Matcher::matches`] never allocates and common regex shapes never reach
 //! the regex engine: literals and alternations of literals are set look-ups, `foo.*`,
-//! `.*foo`, `.*foo.*`, `.+` and their case-insensitive forms are string searches (see
-//! [`fast`]). The analysis also tells an index which exact values a regex can match
+//! `.*foo`, `.*foo.*`, `.+` and their case-insensitive forms are string searches (the
+//! `fast` submodule). The analysis also tells an index which exact values a regex can match
 //! ([`Matcher::set_matches`]) and a literal prefix of all matches ([`Matcher::prefix`]).
 
 mod fast;

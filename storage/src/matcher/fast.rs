@@ -49,7 +49,10 @@ pub(crate) enum Strategy {
     /// Exactly, without a regex engine.
     Fast(Fast),
     /// With the engine, after a prefilter that rejects most non-matches cheaply.
-    Regex { pre: Prefilter, re: regex::Regex },
+    Regex {
+        pre: Box<Prefilter>,
+        re: regex::Regex,
+    },
 }
 
 /// Analyses the HIR of a pattern (parsed in dot-all mode); `regex` compiles the anchored
@@ -70,7 +73,7 @@ pub(crate) fn analyse(
     let strategy = match compile(&hir, expansion_cap) {
         Some(fast) => Strategy::Fast(fast),
         None => Strategy::Regex {
-            pre: Prefilter::from_hir(&hir),
+            pre: Box::new(Prefilter::from_hir(&hir)),
             re: regex()?,
         },
     };
@@ -324,16 +327,52 @@ fn folded(h: &Hir) -> Option<Vec<FoldChar>> {
 }
 
 /// A literal to look for: exact, or case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Needle {
-    Exact(Box<str>),
+    Exact(Exact),
     Folded(Box<[FoldChar]>),
+}
+
+/// An exact literal with its precomputed substring searcher.
+#[derive(Debug, Clone)]
+pub(crate) struct Exact {
+    text: Box<str>,
+    /// Boxed: the searcher is a few hundred bytes.
+    finder: Box<memchr::memmem::Finder<'static>>,
+}
+
+/// Haystacks shorter than this are searched with a plain scan: for typical label values,
+/// a vectorised searcher's set-up costs more than it saves.
+const SHORT_HAYSTACK: usize = 64;
+
+impl Exact {
+    fn new(text: impl Into<Box<str>>) -> Exact {
+        let text = text.into();
+        let finder = Box::new(memchr::memmem::Finder::new(text.as_bytes()).into_owned());
+        Exact { text, finder }
+    }
+
+    /// The offset of the first occurrence in `hay`.
+    #[inline]
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        let needle = self.text.as_bytes();
+        let Some((&first, rest)) = needle.split_first() else {
+            return Some(0);
+        };
+        if hay.len() >= SHORT_HAYSTACK {
+            return self.finder.find(hay);
+        }
+        let last_start = hay.len().checked_sub(needle.len())?;
+        // Byte-wise comparison: for short needles a `memcmp` call costs more.
+        (0..=last_start)
+            .find(|&i| hay[i] == first && rest.iter().zip(&hay[i + 1..]).all(|(a, b)| a == b))
+    }
 }
 
 impl Needle {
     fn from_folded(f: Vec<FoldChar>) -> Needle {
         if f.iter().all(FoldChar::is_caseless) {
-            Needle::Exact(f.iter().map(|c| c.chars[0]).collect::<String>().into())
+            Needle::Exact(Exact::new(f.iter().map(|c| c.chars[0]).collect::<String>()))
         } else {
             Needle::Folded(f.into())
         }
@@ -343,7 +382,7 @@ impl Needle {
     #[inline]
     fn prefix_len(&self, s: &str) -> Option<usize> {
         match self {
-            Needle::Exact(n) => s.starts_with(&**n).then_some(n.len()),
+            Needle::Exact(n) => s.starts_with(&*n.text).then_some(n.text.len()),
             Needle::Folded(f) => {
                 let mut chars = s.chars();
                 let mut len = 0;
@@ -363,7 +402,7 @@ impl Needle {
     #[inline]
     fn suffix_len(&self, s: &str) -> Option<usize> {
         match self {
-            Needle::Exact(n) => s.ends_with(&**n).then_some(n.len()),
+            Needle::Exact(n) => s.ends_with(&*n.text).then_some(n.text.len()),
             Needle::Folded(f) => {
                 let mut chars = s.chars().rev();
                 let mut len = 0;
@@ -383,7 +422,7 @@ impl Needle {
     #[inline]
     fn first_end(&self, s: &str) -> Option<usize> {
         match self {
-            Needle::Exact(n) => s.find(&**n).map(|at| at + n.len()),
+            Needle::Exact(n) => n.find(s.as_bytes()).map(|at| at + n.text.len()),
             Needle::Folded(f) => {
                 let Some(first) = f.first() else {
                     return Some(0);
@@ -404,7 +443,7 @@ impl Needle {
     #[inline]
     fn equals(&self, s: &str) -> bool {
         match self {
-            Needle::Exact(n) => **n == *s,
+            Needle::Exact(n) => *n.text == *s,
             Needle::Folded(_) => self.prefix_len(s) == Some(s.len()),
         }
     }
@@ -432,7 +471,11 @@ fn piece(h: &Hir, cap: usize) -> Option<Vec<Needle>> {
         return Some(out);
     }
     let set = sorted_unique(finite_set(h, cap)?);
-    Some(set.into_iter().map(|s| Needle::Exact(s.into())).collect())
+    Some(
+        set.into_iter()
+            .map(|s| Needle::Exact(Exact::new(s)))
+            .collect(),
+    )
 }
 
 fn shortest_prefix(p: &[Needle], s: &str) -> Option<usize> {
@@ -535,7 +578,7 @@ fn compile(h: &Hir, cap: usize) -> Option<Fast> {
 fn equality(p: Vec<Needle>) -> Fast {
     if p.iter().all(|n| matches!(n, Needle::Exact(_))) {
         let strings = p.into_iter().filter_map(|n| match n {
-            Needle::Exact(s) => Some(s),
+            Needle::Exact(e) => Some(e.text),
             Needle::Folded(_) => None,
         });
         Fast::Set(StrSet::new(strings))
@@ -712,7 +755,7 @@ fn skip_chars(s: &str, pos: usize, end: usize, n: u32) -> Option<usize> {
 pub(crate) struct Prefilter {
     prefix: Option<Needle>,
     suffix: Option<Needle>,
-    contains: Box<[Box<str>]>,
+    contains: Box<[Exact]>,
 }
 
 impl Prefilter {
@@ -735,7 +778,7 @@ impl Prefilter {
         let contains = inner
             .iter()
             .filter_map(|s| match s.kind() {
-                HirKind::Literal(hir::Literal(b)) => std::str::from_utf8(b).ok().map(Box::from),
+                HirKind::Literal(hir::Literal(b)) => std::str::from_utf8(b).ok().map(Exact::new),
                 _ => None,
             })
             .collect();
@@ -765,8 +808,8 @@ impl Prefilter {
         }
         let mut pos = start;
         for lit in self.contains.iter() {
-            match s[pos..end].find(&**lit) {
-                Some(at) => pos += at + lit.len(),
+            match lit.find(&s.as_bytes()[pos..end]) {
+                Some(at) => pos += at + lit.text.len(),
                 None => return false,
             }
         }

@@ -700,7 +700,11 @@ mod tests {
     }
 
     // Expectations below come from the RE2 syntax documentation (Go's regexp/syntax
-    // package doc) and Go's parser rules, not from running this code.
+    // package doc) and Go's parser rules, not from running this code. They were also
+    // checked against a real Prometheus (2.42, same Go regexp/syntax) through its HTTP
+    // API: matches with `label_replace`, errors with `{__name__=~"..."}`. (2.42 wraps the
+    // regex in `^(?:...)$` before parsing, so its texts for unbalanced `(`, `)`, `[` and a
+    // trailing `\` quote the wrapper; Prometheus 3 parses the pattern alone, as here.)
 
     #[test]
     fn perl_classes_are_ascii() {

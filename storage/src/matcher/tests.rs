@@ -66,6 +66,16 @@ fn corpus() -> Vec<String> {
             }
         }
     }
+    // Long values take the vectorised substring search.
+    let long = "x".repeat(70);
+    for w in ["foo", "bar", "FOO", "ab", "\n", "é", "K"] {
+        out.push(format!("{long}{w}"));
+        out.push(format!("{w}{long}"));
+        out.push(format!("{w}{long}{w}"));
+        out.push(format!("{long}{w}{long}bar"));
+    }
+    out.push("ab".repeat(40));
+    out.push("fo".repeat(40) + "o");
     out.sort();
     out.dedup();
     out
@@ -388,7 +398,7 @@ proptest! {
     #[test]
     fn random_patterns_agree_with_the_regex_engine(
         p in pattern(),
-        extra in prop::collection::vec("[abfoKké\\-. \n]{0,6}", 0..8),
+        extra in prop::collection::vec("[abfoKké\\-. \n]{0,6}|[abfoKké\\-. \n]{60,90}", 0..8),
     ) {
         let mut values = corpus();
         values.extend(extra);
@@ -404,5 +414,28 @@ proptest! {
         values.extend(extra);
         values.extend(words.iter().map(|w| w.to_uppercase()));
         check_against_reference(&p, &values)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Any text, valid or not, either compiles or is an error: never a panic. A compiled
+    /// matcher agrees with the regex engine wherever the RE2 and `regex` syntaxes agree
+    /// (checked by the tests above); here it only has to answer.
+    #[test]
+    fn arbitrary_patterns_never_panic(
+        p in prop_oneof![
+            r"[\\()\[\]{}|*+?.^$a-c0-7xpPQEdDwWsSbBAzC:<>,=_\-'é]{0,14}",
+            ".{0,10}",
+        ],
+        v in ".{0,12}",
+    ) {
+        if let Ok(m) = Matcher::new(MatchOp::Regex, "l", p.as_str()) {
+            let _ = m.matches(&v);
+            let _ = m.matches("");
+            let _ = m.set_matches();
+            let _ = m.prefix();
+        }
     }
 }

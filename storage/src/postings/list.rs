@@ -72,6 +72,14 @@ impl PostingsList {
         }
     }
 
+    /// The refs, for a short list.
+    pub(crate) fn as_slice(&self) -> Option<&[u64]> {
+        match &self.repr {
+            Repr::Small(v) => Some(v),
+            Repr::Big(_) => None,
+        }
+    }
+
     /// The bitmap, for a long list.
     pub(crate) fn as_treemap(&self) -> Option<&RoaringTreemap> {
         match &self.repr {
@@ -123,7 +131,7 @@ impl PostingsList {
                     a.iter().copied().filter(|r| b.contains(*r)).collect(),
                 )
             }
-            (Repr::Big(a), Repr::Big(b)) => PostingsList::from_treemap(a & b),
+            (Repr::Big(a), Repr::Big(b)) => PostingsList::from_treemap(treemap_and(a, b)),
         }
     }
 
@@ -228,7 +236,11 @@ impl UnionBuilder {
         if big.is_empty() {
             return PostingsList::from_sorted_vec(small);
         }
-        let mut m = big.union();
+        let mut m = if big.len() == 1 {
+            big.into_iter().next().unwrap_or_default()
+        } else {
+            big.union()
+        };
         if small.len() > SMALL_MAX {
             if let Ok(s) = RoaringTreemap::from_sorted_iter(small) {
                 m |= s;
@@ -313,6 +325,32 @@ impl Iterator for Iter<'_> {
             IterInner::Big(it) => it.size_hint(),
         }
     }
+}
+
+/// The intersection of two bitmaps, built from the common parts only (the `&` operator
+/// of `roaring` first clones the larger operand).
+pub(crate) fn treemap_and(a: &RoaringTreemap, b: &RoaringTreemap) -> RoaringTreemap {
+    let mut out = Vec::new();
+    let (mut ia, mut ib) = (a.bitmaps().peekable(), b.bitmaps().peekable());
+    while let (Some((ka, ba)), Some((kb, bb))) = (ia.peek(), ib.peek()) {
+        match ka.cmp(kb) {
+            std::cmp::Ordering::Less => {
+                ia.next();
+            }
+            std::cmp::Ordering::Greater => {
+                ib.next();
+            }
+            std::cmp::Ordering::Equal => {
+                let both = *ba & *bb;
+                if !both.is_empty() {
+                    out.push((*ka, both));
+                }
+                ia.next();
+                ib.next();
+            }
+        }
+    }
+    RoaringTreemap::from_bitmaps(out)
 }
 
 /// Merge-intersection of two sorted arrays, galloping through the longer one when the

@@ -1,32 +1,4 @@
-//! [`MemPostings`]: the head's inverted index, `name → value → refs`, updated by many
-//! appender threads while queries read it.
-//!
-//! ## Locking
-//!
-//! * `names` maps each label name to its [`NameIndex`]. It is written only when a name is
-//!   first seen or garbage collection drops one; [`MemPostings::add`] holds its read lock
-//!   for the duration of an add, so garbage collection (which takes the write lock to drop
-//!   empty names) can never orphan an index an add is writing to.
-//! * A [`NameIndex`] splits its values over [`VALUE_SHARDS`] hash tables, each behind its
-//!   own lock, so adds of different values of one name (`__name__`, `instance`) rarely
-//!   meet, and a query scanning a name's values with a regex holds one shard at a time.
-//! * The list of all series is striped by ref over [`ALL_STRIPES`] bitmaps, since every
-//!   add touches it.
-//!
-//! Readers copy what they need out of a shard (a few refs, or a compressed bitmap) and
-//! release it before doing any set algebra. A writer waits at most for one shard's worth
-//! of predicate calls or copies.
-//!
-//! ## Memory
-//!
-//! Per distinct label value: the value's bytes, a 40-byte table entry and its list. A list
-//! of one ref (the common case for high-cardinality labels) lives in the entry; up to
-//! `FEW_MAX` refs are a boxed sorted array; longer lists are roaring bitmaps, which for the
-//! dense ref ranges of popular values cost bits per ref.
-//!
-//! Refs are handed out in increasing order, so an add almost always appends at the end of
-//! each list: that is the path [`MemList::insert`] makes cheap. Adds that race slightly
-//! out of order are inserted in place.
+//! [`MemPostings`]: the head's inverted index.
 
 use std::sync::Arc;
 
@@ -36,7 +8,7 @@ use parking_lot::{Mutex, RwLock};
 use roaring::RoaringTreemap;
 use std::hash::BuildHasher;
 
-use super::list::{PostingsList, UnionBuilder, SMALL_MAX};
+use super::list::{treemap_and, PostingsList, UnionBuilder, SMALL_MAX};
 use super::PostingsReader;
 use crate::{LabelsRef, SeriesRef};
 
@@ -47,11 +19,38 @@ const ALL_STRIPES: usize = 16;
 /// A per-value list longer than this becomes a bitmap.
 const FEW_MAX: usize = SMALL_MAX;
 
-/// The head's inverted index. See the module documentation for its locking and memory
-/// layout.
+/// The head's inverted index, `name → value → refs`, updated by many appender threads
+/// while queries read it.
+///
+/// # Locking
+///
+/// * A map from label name to that name's values. It is written only when a name is
+///   first seen or garbage collection drops one; [`MemPostings::add`] holds its read lock
+///   for the duration of an add, so garbage collection (which takes the write lock to drop
+///   empty names) can never orphan a name an add is writing to.
+/// * Each name splits its values over 32 hash tables, each behind its own lock, so adds
+///   of different values of one name (`__name__`, `instance`) rarely meet, and a query
+///   scanning a name's values with a regex holds one table at a time.
+/// * The list of all series is striped by ref over 16 locks, since every add touches it.
+///
+/// Readers copy what they need out of a table (a few refs, a compressed bitmap, or only
+/// its intersection with a given list) and release it before any further set algebra. A
+/// writer waits at most for one table's worth of predicate calls or copies.
+///
+/// # Memory
+///
+/// Per distinct label value: the value's bytes, a 40-byte table entry and its list. A list
+/// of one ref (the common case for high-cardinality labels) lives in the entry; up to 64
+/// refs are a boxed sorted array; longer lists are roaring bitmaps, which for the dense
+/// ref ranges of popular values cost bits per ref. About 14 bytes per series for a
+/// node_exporter-like index (see `benches/postings.rs`).
+///
+/// Refs are handed out in increasing order, so an add almost always appends at the end of
+/// each list, and that is the fast path: a long list buffers appends and moves them into
+/// its bitmap in batches. Adds that race slightly out of order are inserted in place.
 pub struct MemPostings {
     names: RwLock<HashMap<Box<str>, Arc<NameIndex>>>,
-    all: Box<[Mutex<RoaringTreemap>]>,
+    all: Box<[Mutex<Bitmap>]>,
     hasher: DefaultHashBuilder,
 }
 
@@ -71,7 +70,7 @@ enum MemList {
     /// Sorted, 2..=FEW_MAX refs.
     Few(Box<[u64]>),
     /// More than FEW_MAX refs (until deletions bring it below half that).
-    Many(Box<RoaringTreemap>),
+    Many(Box<Bitmap>),
 }
 
 impl Default for MemPostings {
@@ -85,7 +84,7 @@ impl MemPostings {
         MemPostings {
             names: RwLock::new(HashMap::new()),
             all: (0..ALL_STRIPES)
-                .map(|_| Mutex::new(RoaringTreemap::new()))
+                .map(|_| Mutex::new(Bitmap::default()))
                 .collect(),
             hasher: DefaultHashBuilder::default(),
         }
@@ -131,15 +130,7 @@ impl MemPostings {
             idx.delete(refs);
         }
         for stripe in self.all.iter() {
-            let mut m = stripe.lock();
-            match refs.as_treemap() {
-                Some(big) => *m -= big,
-                None => {
-                    for r in refs.iter() {
-                        m.remove(r.0);
-                    }
-                }
-            }
+            stripe.lock().remove_all(refs);
         }
         // Drop empty names. Adds hold the read lock while they write, so none is in
         // progress while the write lock is held.
@@ -172,7 +163,7 @@ impl MemPostings {
     pub fn all(&self) -> PostingsList {
         let mut u = UnionBuilder::default();
         for stripe in self.all.iter() {
-            u.add_treemap(stripe.lock().clone());
+            stripe.lock().add_to(&mut u);
         }
         u.finish()
     }
@@ -220,6 +211,41 @@ impl PostingsReader for MemPostings {
 
     fn postings_for_name(&self, name: &str) -> PostingsList {
         self.postings_matching(name, &mut |_| true)
+    }
+
+    fn postings_within(&self, name: &str, values: &[&str], within: &PostingsList) -> PostingsList {
+        let Some(idx) = self.name_index(name) else {
+            return PostingsList::new();
+        };
+        let mut u = UnionBuilder::default();
+        for v in values {
+            let hash = self.hasher.hash_one(*v);
+            let shard = idx.shards[shard_of(hash)].read();
+            if let Some(e) = shard.find(hash, |e| *e.value == **v) {
+                e.list.add_within_to(&mut u, within);
+            }
+        }
+        u.finish()
+    }
+
+    fn postings_matching_within(
+        &self,
+        name: &str,
+        accept: &mut dyn FnMut(&str) -> bool,
+        within: &PostingsList,
+    ) -> PostingsList {
+        let Some(idx) = self.name_index(name) else {
+            return PostingsList::new();
+        };
+        let mut u = UnionBuilder::default();
+        for shard in idx.shards.iter() {
+            for e in shard.read().iter() {
+                if accept(&e.value) {
+                    e.list.add_within_to(&mut u, within);
+                }
+            }
+        }
+        u.finish()
     }
 
     fn all_postings(&self) -> PostingsList {
@@ -309,17 +335,12 @@ impl MemList {
                     grown.extend_from_slice(&v[pos..]);
                     *v = grown.into_boxed_slice();
                 } else {
-                    let mut m =
-                        RoaringTreemap::from_sorted_iter(v.iter().copied()).unwrap_or_default();
+                    let mut m = Bitmap::from_sorted(v);
                     m.insert(r);
                     *self = MemList::Many(Box::new(m));
                 }
             }
-            MemList::Many(m) => {
-                if !m.push(r) {
-                    m.insert(r);
-                }
-            }
+            MemList::Many(m) => m.insert(r),
         }
     }
 
@@ -342,18 +363,11 @@ impl MemList {
                 true
             }
             MemList::Many(m) => {
-                match refs.as_treemap() {
-                    Some(big) => **m -= big,
-                    None => {
-                        for r in refs.iter() {
-                            m.remove(r.0);
-                        }
-                    }
-                }
+                m.remove_all(refs);
                 match m.len() {
                     0 => false,
                     n if n <= (FEW_MAX / 2) as u64 => {
-                        let v: Vec<u64> = m.iter().collect();
+                        let v: Vec<u64> = m.map.iter().collect();
                         *self = if v.len() == 1 {
                             MemList::One(v[0])
                         } else {
@@ -367,13 +381,132 @@ impl MemList {
         }
     }
 
+    /// Adds this list's refs that are also in `within` to a union under construction.
+    #[inline]
+    fn add_within_to(&self, u: &mut UnionBuilder, within: &PostingsList) {
+        match self {
+            MemList::One(r) => {
+                if within.contains(SeriesRef(*r)) {
+                    u.add_one(*r);
+                }
+            }
+            MemList::Few(v) => {
+                for &r in v.iter() {
+                    if within.contains(SeriesRef(r)) {
+                        u.add_one(r);
+                    }
+                }
+            }
+            MemList::Many(m) => m.add_within_to(u, within),
+        }
+    }
+
     /// Adds this list's refs to a union under construction.
     #[inline]
     fn add_to(&self, u: &mut UnionBuilder) {
         match self {
             MemList::One(r) => u.add_one(*r),
             MemList::Few(v) => u.add_sorted(v),
-            MemList::Many(m) => u.add_treemap((**m).clone()),
+            MemList::Many(m) => m.add_to(u),
+        }
+    }
+}
+
+/// Appends moved from a [`Bitmap`]'s tail into its bitmap at once.
+const TAIL_MAX: usize = 64;
+
+/// A long list: a roaring bitmap plus a sorted buffer of the latest appends.
+///
+/// Appending to a roaring bitmap one ref at a time costs a search per ref (`insert`), or
+/// a scan of a dense container for its maximum (`push`). Appends go to `tail` instead and
+/// move to the bitmap `TAIL_MAX` at a time with `append`, which finds the maximum once.
+#[derive(Default)]
+struct Bitmap {
+    map: RoaringTreemap,
+    /// Sorted; every ref here is larger than every ref in `map`.
+    tail: Vec<u64>,
+    /// The largest ref in the list (0 when empty).
+    max: u64,
+}
+
+impl Bitmap {
+    fn from_sorted(refs: &[u64]) -> Bitmap {
+        Bitmap {
+            map: RoaringTreemap::from_sorted_iter(refs.iter().copied()).unwrap_or_default(),
+            tail: Vec::new(),
+            max: refs.last().copied().unwrap_or(0),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.map.len() + self.tail.len() as u64
+    }
+
+    #[inline]
+    fn insert(&mut self, r: u64) {
+        if r > self.max || (self.tail.is_empty() && self.map.is_empty()) {
+            self.tail.push(r);
+            self.max = r;
+            if self.tail.len() >= TAIL_MAX {
+                self.flush();
+            }
+        } else if self.tail.first().is_some_and(|&first| r >= first) {
+            if let Err(pos) = self.tail.binary_search(&r) {
+                self.tail.insert(pos, r);
+            }
+        } else {
+            self.map.insert(r);
+        }
+    }
+
+    /// Moves the tail into the bitmap.
+    fn flush(&mut self) {
+        if self.tail.is_empty() {
+            return;
+        }
+        let appended = self.map.append(self.tail.iter().copied()).is_ok();
+        debug_assert!(appended, "tail not sorted above the bitmap");
+        if !appended {
+            // Unreachable while the tail invariant holds; stay correct regardless.
+            self.map.extend(self.tail.iter().copied());
+        }
+        self.tail.clear();
+    }
+
+    fn remove_all(&mut self, refs: &PostingsList) {
+        self.flush();
+        match refs.as_treemap() {
+            Some(big) => self.map -= big,
+            None => {
+                for r in refs.iter() {
+                    self.map.remove(r.0);
+                }
+            }
+        }
+        self.max = self.map.max().unwrap_or(0);
+    }
+
+    fn add_to(&self, u: &mut UnionBuilder) {
+        u.add_treemap(self.map.clone());
+        u.add_sorted(&self.tail);
+    }
+
+    fn add_within_to(&self, u: &mut UnionBuilder, within: &PostingsList) {
+        match (within.as_slice(), within.as_treemap()) {
+            (Some(w), _) => {
+                for &r in w {
+                    if self.map.contains(r) {
+                        u.add_one(r);
+                    }
+                }
+            }
+            (_, Some(w)) => u.add_treemap(treemap_and(&self.map, w)),
+            (None, None) => {}
+        }
+        for &r in &self.tail {
+            if within.contains(SeriesRef(r)) {
+                u.add_one(r);
+            }
         }
     }
 }

@@ -163,6 +163,71 @@ fn lists_grow_shrink_and_accept_any_order() {
     assert_eq!(p.label_names(), Vec::<String>::new());
 }
 
+/// An operation on one label pair's list.
+#[derive(Debug, Clone)]
+enum ListOp {
+    /// Add this many refs after the largest so far, with this stride.
+    Append(u16, u8),
+    /// Add a ref anywhere below this bound.
+    Insert(u64),
+    /// Delete refs: those divisible by the first number, below the second.
+    Delete(u8, u64),
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// One list through all its shapes (one ref, array, bitmap with buffered appends)
+    /// and back, against a BTreeSet.
+    #[test]
+    fn mem_list_matches_btreeset(ops in prop::collection::vec(prop_oneof![
+        4 => (1u16..150, 1u8..4).prop_map(|(n, s)| ListOp::Append(n, s)),
+        2 => (0u64..3_000).prop_map(ListOp::Insert),
+        1 => (1u8..5, 0u64..3_000).prop_map(|(d, below)| ListOp::Delete(d, below)),
+    ], 1..12)) {
+        let p = MemPostings::new();
+        let l = labels(&[("k", "v")]);
+        let mut want = BTreeSet::new();
+        let mut next = 0u64;
+        for op in ops {
+            match op {
+                ListOp::Append(n, stride) => {
+                    for _ in 0..n {
+                        p.add(SeriesRef(next), l.as_ref());
+                        want.insert(next);
+                        next += u64::from(stride);
+                    }
+                }
+                ListOp::Insert(r) => {
+                    p.add(SeriesRef(r), l.as_ref());
+                    want.insert(r);
+                    next = next.max(r + 1);
+                }
+                ListOp::Delete(d, below) => {
+                    let gone: BTreeSet<u64> = want
+                        .iter()
+                        .copied()
+                        .filter(|r| *r < below && r % u64::from(d) == 0)
+                        .collect();
+                    p.delete(&list(gone.iter().copied()));
+                    want = &want - &gone;
+                }
+            }
+            prop_assert_eq!(set(&p.get("k", "v")), want.clone());
+            prop_assert_eq!(set(&p.all()), want.clone());
+            // Restricted reads: a sparse and a dense restriction.
+            for within in [list((0..3_000).step_by(7)), list(0..2_000)] {
+                let expected: BTreeSet<u64> = want.intersection(&set(&within)).copied().collect();
+                prop_assert_eq!(set(&p.postings_within("k", &["v"], &within)), expected.clone());
+                prop_assert_eq!(
+                    set(&p.postings_matching_within("k", &mut |_| true, &within)),
+                    expected
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn delete_drops_empty_values_and_names() {
     let p = MemPostings::new();
