@@ -118,7 +118,7 @@ pub fn format_duration(d: Duration) -> String {
     for (unit, nanos) in PROM_UNITS {
         let mult = nanos / MS;
         let exact_only = unit == "y" || unit == "w";
-        if exact_only && ms % mult != 0 {
+        if exact_only && !ms.is_multiple_of(mult) {
             continue;
         }
         let v = ms / mult;

@@ -29,7 +29,10 @@ fn labels(i: usize) -> Labels {
         ("instance", format!("host-{host:04}.example.org:9100")),
         ("job", "node".to_string()),
         ("cpu", dim.to_string()),
-        ("mode", ["idle", "user", "system", "iowait", "irq"][dim % 5].to_string()),
+        (
+            "mode",
+            ["idle", "user", "system", "iowait", "irq"][dim % 5].to_string(),
+        ),
     ])
 }
 
@@ -109,7 +112,9 @@ fn wal_replay(c: &mut Criterion) {
     let mut g = c.benchmark_group("wal_replay");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(30));
-    g.throughput(Throughput::Elements(REPLAY_SERIES as u64 * REPLAY_SAMPLES as u64));
+    g.throughput(Throughput::Elements(
+        REPLAY_SERIES as u64 * REPLAY_SAMPLES as u64,
+    ));
     g.bench_function("open_100k_series_x_240_samples", |b| {
         b.iter(|| {
             let db = Db::open(DbOptions::new(tmp.path()), None).unwrap();

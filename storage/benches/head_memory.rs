@@ -27,7 +27,10 @@ fn labels(i: usize) -> Labels {
         ("instance", format!("host-{host:04}.example.org:9100")),
         ("job", "node".to_string()),
         ("cpu", dim.to_string()),
-        ("mode", ["idle", "user", "system", "iowait", "irq"][dim % 5].to_string()),
+        (
+            "mode",
+            ["idle", "user", "system", "iowait", "irq"][dim % 5].to_string(),
+        ),
     ])
 }
 
@@ -64,7 +67,11 @@ fn main() {
     for k in 0..480i64 {
         let mut app = db.appender();
         for (i, r) in refs.iter_mut().enumerate() {
-            let l = if r.is_none() { labels(i) } else { Labels::empty() };
+            let l = if r.is_none() {
+                labels(i)
+            } else {
+                Labels::empty()
+            };
             let v = (k * (i as i64 % 7 + 1)) as f64;
             *r = Some(app.append(*r, l.as_ref(), k * STEP, v).unwrap());
             if i % BATCH == BATCH - 1 {

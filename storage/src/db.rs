@@ -74,7 +74,7 @@ pub enum DbError {
         #[source]
         source: std::io::Error,
     },
-    #[error("data directory {0} is locked by another process (lock file {0}/lock); use --storage.tsdb.no-lockfile only if you are sure it is not in use")]
+    #[error("data directory {} is locked by another process (lock file {}); use --storage.tsdb.no-lockfile only if you are sure it is not in use", .0.display(), .0.join("lock").display())]
     Locked(PathBuf),
     #[error("database is closed")]
     Closed,

@@ -70,7 +70,11 @@ pub trait Querier: Send + Sync {
     ) -> Result<Vec<String>, QueryError>;
 
     /// Sorted distinct label names among series matching `matchers`.
-    fn label_names(&self, hints: &LabelHints, matchers: &[Matcher]) -> Result<Vec<String>, QueryError>;
+    fn label_names(
+        &self,
+        hints: &LabelHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, QueryError>;
 }
 
 /// One encoded chunk of a series.

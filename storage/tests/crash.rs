@@ -47,7 +47,11 @@ fn stored_batches(dir: &Path) -> Vec<Vec<Vec<i64>>> {
         while it.next() == ValueType::Float {
             let (ts, v) = it.at();
             let k = ts / 1000;
-            assert_eq!(v.to_bits(), value(t, i, k).to_bits(), "series {t}/{i} batch {k}");
+            assert_eq!(
+                v.to_bits(),
+                value(t, i, k).to_bits(),
+                "series {t}/{i} batch {k}"
+            );
             out[t][i].push(k);
         }
         assert!(it.err().is_none());
@@ -61,10 +65,10 @@ fn child_main(dir: &str) {
     let start = stored_resume_point(&db);
     let stdout = std::sync::Mutex::new(std::io::stdout());
     std::thread::scope(|s| {
-        for t in 0..THREADS {
+        for (t, &resume) in start.iter().enumerate() {
             let db = &db;
             let stdout = &stdout;
-            let mut k = start[t];
+            let mut k = resume;
             s.spawn(move || {
                 let mut app = db.appender();
                 let ls: Vec<Labels> = (0..SERIES_PER_THREAD).map(|i| labels(t, i)).collect();
@@ -112,7 +116,7 @@ fn sigkill_mid_stream_loses_no_committed_sample() {
     let dir = tmp.path().join("data");
     let exe = std::env::current_exe().unwrap();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut committed = vec![-1i64; THREADS];
+    let mut committed = [-1i64; THREADS];
     for round in 0..4 {
         let mut child = Command::new(&exe)
             .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
@@ -143,7 +147,7 @@ fn sigkill_mid_stream_loses_no_committed_sample() {
             }
         }
         child.kill().unwrap(); // SIGKILL
-        // Lines already written before the kill were committed too.
+                               // Lines already written before the kill were committed too.
         for line in lines.map_while(Result::ok) {
             if let Some((t, k)) = parse(&line) {
                 committed[t] = committed[t].max(k);

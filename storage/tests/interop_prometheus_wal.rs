@@ -113,7 +113,15 @@ const SERIES: usize = 60;
 
 fn series_labels(i: usize) -> Vec<(String, String)> {
     vec![
-        ("__name__".into(), if i % 3 == 0 { "node_cpu_seconds_total" } else { "node_load1" }.into()),
+        (
+            "__name__".into(),
+            if i.is_multiple_of(3) {
+                "node_cpu_seconds_total"
+            } else {
+                "node_load1"
+            }
+            .into(),
+        ),
         ("instance".into(), format!("host-{}:9100", i / 3)),
         ("job".into(), "node".into()),
         ("mode".into(), ["idle", "user", "system"][i % 3].into()),
@@ -128,7 +136,7 @@ fn sample_value(i: usize, k: i64) -> f64 {
         (10, 80) => f64::NEG_INFINITY,
         // (-0.0 cannot be sent: proto3 drops a double equal to 0.0 from the wire.)
         (11, _) => 5e-324 * k as f64,
-        _ if i % 3 == 0 => (k * (i as i64 + 1)) as f64 * 0.25,
+        _ if i.is_multiple_of(3) => (k * (i as i64 + 1)) as f64 * 0.25,
         _ => ((k as f64) * 0.1 + i as f64).sin(),
     }
 }
@@ -159,7 +167,11 @@ fn write(base: &str, from: i64, to: i64) {
         .set("X-Prometheus-Remote-Write-Version", "0.1.0")
         .send_bytes(&body);
     match resp {
-        Ok(r) => assert!(r.status() / 100 == 2, "remote write answered {}", r.status()),
+        Ok(r) => assert!(
+            r.status() / 100 == 2,
+            "remote write answered {}",
+            r.status()
+        ),
         Err(ureq::Error::Status(code, r)) => {
             let mut s = String::new();
             let _ = r.into_reader().read_to_string(&mut s);
@@ -206,7 +218,11 @@ fn ember_reads_a_wal_written_by_prometheus() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let config = tmp.path().join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1h\nscrape_configs: []\n").unwrap();
+    std::fs::write(
+        &config,
+        "global:\n  scrape_interval: 1h\nscrape_configs: []\n",
+    )
+    .unwrap();
 
     // First run: stopped cleanly, so Prometheus flushes its full head chunks (it buffers
     // them) into chunks_head/.
@@ -220,7 +236,10 @@ fn ember_reads_a_wal_written_by_prometheus() {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let status = guard.0.wait().unwrap();
     assert!(status.success(), "prometheus exited with {status}");
-    assert!(chunk_files(&data) > 0, "Prometheus wrote no chunks_head/ file");
+    assert!(
+        chunk_files(&data) > 0,
+        "Prometheus wrote no chunks_head/ file"
+    );
 
     // Second run on the same directory (Prometheus replays it), more samples, then
     // SIGKILL: the newest samples exist only in the WAL.

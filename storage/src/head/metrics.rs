@@ -1,7 +1,13 @@
 //! The head's self-metrics, under Prometheus's names and help texts so that existing
 //! dashboards and alerts for Prometheus work on Ember.
 
+use std::sync::Weak;
+
 use prometheus::{Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+use crate::metrics::GaugeFn;
+
+use super::Head;
 
 pub(crate) struct HeadMetrics {
     pub series: IntGauge,
@@ -20,16 +26,25 @@ pub(crate) struct HeadMetrics {
     pub float_out_of_order: IntCounter,
     pub active_appenders: IntGauge,
     pub appenders_created: IntCounter,
-    pub min_time: IntGauge,
-    pub max_time: IntGauge,
+    /// Computed at scrape time from the head (they are not updated on the append path).
+    pub min_time: GaugeFn,
+    pub max_time: GaugeFn,
+    pub min_time_seconds: GaugeFn,
+    pub max_time_seconds: GaugeFn,
+    pub lowest_timestamp: GaugeFn,
+    pub lowest_timestamp_seconds: GaugeFn,
+    pub chunks_storage_size: GaugeFn,
     pub replay_duration: Gauge,
     pub replay_unknown_refs: IntCounterVec,
     pub mmap_chunk_corruptions: IntCounter,
-    pub chunks_storage_size: IntGauge,
 }
 
 fn opts(name: &str, help: &str) -> Opts {
     Opts::new(name, help)
+}
+
+fn gauge_fn(name: &str, help: &str) -> GaugeFn {
+    GaugeFn::new(name, help).expect("valid metric")
 }
 
 impl HeadMetrics {
@@ -94,13 +109,33 @@ impl HeadMetrics {
                 "prometheus_tsdb_head_appenders_created_total",
                 "Total number of appender transactions created.",
             ),
-            min_time: gauge(
+            min_time: gauge_fn(
                 "prometheus_tsdb_head_min_time",
                 "Minimum time bound of the head block. The unit is decided by the library consumer.",
             ),
-            max_time: gauge(
+            max_time: gauge_fn(
                 "prometheus_tsdb_head_max_time",
                 "Maximum timestamp of the head block. The unit is decided by the library consumer.",
+            ),
+            min_time_seconds: gauge_fn(
+                "prometheus_tsdb_head_min_time_seconds",
+                "Minimum time bound of the head block.",
+            ),
+            max_time_seconds: gauge_fn(
+                "prometheus_tsdb_head_max_time_seconds",
+                "Maximum timestamp of the head block.",
+            ),
+            lowest_timestamp: gauge_fn(
+                "prometheus_tsdb_lowest_timestamp",
+                "Lowest timestamp value stored in the database. The unit is decided by the library consumer.",
+            ),
+            lowest_timestamp_seconds: gauge_fn(
+                "prometheus_tsdb_lowest_timestamp_seconds",
+                "Lowest timestamp value stored in the database.",
+            ),
+            chunks_storage_size: gauge_fn(
+                "prometheus_tsdb_head_chunks_storage_size_bytes",
+                "Size of the chunks_head directory.",
             ),
             replay_duration: Gauge::with_opts(opts(
                 "prometheus_tsdb_data_replay_duration_seconds",
@@ -119,11 +154,29 @@ impl HeadMetrics {
                 "prometheus_tsdb_mmap_chunk_corruptions_total",
                 "Total number of memory-mapped chunk corruptions.",
             ),
-            chunks_storage_size: gauge(
-                "prometheus_tsdb_head_chunks_storage_size_bytes",
-                "Size of the chunks_head directory.",
-            ),
         }
+    }
+
+    /// Points the computed gauges at `head` (weakly: a dropped head reads as empty).
+    pub fn bind(&self, head: Weak<Head>) {
+        let read = |f: fn(&Head) -> f64| {
+            let head = head.clone();
+            move || head.upgrade().map_or(0.0, |h| f(&h))
+        };
+        // Prometheus reports the empty head's sentinels (MaxInt64 / MinInt64) as is.
+        self.min_time.set_fn(read(|h| h.min_time() as f64));
+        self.max_time.set_fn(read(|h| h.max_time() as f64));
+        self.min_time_seconds
+            .set_fn(read(|h| (h.min_time() / 1000) as f64));
+        self.max_time_seconds
+            .set_fn(read(|h| (h.max_time() / 1000) as f64));
+        // Without persistent blocks the lowest stored timestamp is the head's.
+        self.lowest_timestamp.set_fn(read(|h| h.min_time() as f64));
+        self.lowest_timestamp_seconds
+            .set_fn(read(|h| (h.min_time() / 1000) as f64));
+        self.chunks_storage_size.set_fn(read(|h| {
+            h.chunks.mapper().map_or(0, |m| m.size_bytes()) as f64
+        }));
     }
 
     pub fn register(&self, r: &Registry) -> prometheus::Result<()> {
@@ -141,6 +194,10 @@ impl HeadMetrics {
         r.register(Box::new(self.appenders_created.clone()))?;
         r.register(Box::new(self.min_time.clone()))?;
         r.register(Box::new(self.max_time.clone()))?;
+        r.register(Box::new(self.min_time_seconds.clone()))?;
+        r.register(Box::new(self.max_time_seconds.clone()))?;
+        r.register(Box::new(self.lowest_timestamp.clone()))?;
+        r.register(Box::new(self.lowest_timestamp_seconds.clone()))?;
         r.register(Box::new(self.replay_duration.clone()))?;
         r.register(Box::new(self.replay_unknown_refs.clone()))?;
         r.register(Box::new(self.mmap_chunk_corruptions.clone()))?;

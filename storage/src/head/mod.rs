@@ -129,8 +129,12 @@ impl Head {
         }
     }
 
-    /// Registers the head's metrics (and its WAL's) in `registry`.
-    pub fn register_metrics(&self, registry: &prometheus::Registry) -> prometheus::Result<()> {
+    /// Registers the head's metrics in `registry`.
+    pub fn register_metrics(
+        self: &Arc<Self>,
+        registry: &prometheus::Registry,
+    ) -> prometheus::Result<()> {
+        self.metrics.bind(Arc::downgrade(self));
         self.metrics.register(registry)
     }
 
@@ -232,14 +236,40 @@ impl Head {
         if mint > maxt {
             return;
         }
-        let old_min = self.min_time.fetch_min(mint, Ordering::AcqRel);
-        if mint < old_min {
-            self.metrics.min_time.set(mint);
+        self.min_time.fetch_min(mint, Ordering::AcqRel);
+        self.max_time.fetch_max(maxt, Ordering::AcqRel);
+    }
+
+    /// Shrinks the WAL as Prometheus does after a head truncation: starts a new segment,
+    /// checkpoints the older two thirds of the segments (keeping the series the head still
+    /// holds and their samples at or after `mint`), deletes those segments and older
+    /// checkpoints. Returns what the checkpoint kept and dropped, or `None` when there was
+    /// nothing to truncate (or no WAL).
+    pub fn truncate_wal(
+        &self,
+        mint: i64,
+    ) -> Result<Option<crate::wal::CheckpointStats>, crate::wal::WalError> {
+        let Some(wal) = self.wal() else {
+            return Ok(None);
+        };
+        wal.next_segment()?;
+        let Some((first, last)) = wal.segments()? else {
+            return Ok(None);
+        };
+        // Never the segment being written; of the rest, the older two thirds hold mostly
+        // obsolete samples.
+        let Some(last) = last.checked_sub(1) else {
+            return Ok(None);
+        };
+        if last < first {
+            return Ok(None);
         }
-        let old_max = self.max_time.fetch_max(maxt, Ordering::AcqRel);
-        if maxt > old_max {
-            self.metrics.max_time.set(maxt);
-        }
+        let to = first + (last - first) * 2 / 3;
+        let keep = |r: SeriesRef| self.series.get_by_ref(r).is_some();
+        let stats = wal.checkpoint(first, to, &keep, mint)?;
+        wal.truncate(to + 1)?;
+        wal.delete_checkpoints(to)?;
+        Ok(Some(stats))
     }
 
     /// Flushes chunk files and the WAL and fsyncs them. Appends fail afterwards.

@@ -10,12 +10,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::chunkenc::Encoding;
-use crate::labels::Labels;
 use crate::matcher::Matcher;
 use crate::postings::postings_for_matchers;
-use crate::querier::{
-    ChunkMeta, LabelHints, Querier, QueryError, SelectHints, Series, SeriesSet,
-};
+use crate::querier::{ChunkMeta, LabelHints, Querier, QueryError, SelectHints, Series, SeriesSet};
 
 use super::chunks::ChunkBytes;
 use super::series::{ChunkSnapshot, MemSeries};
@@ -42,7 +39,7 @@ impl HeadQuerier {
     /// The series matching `matchers`, in ref order.
     fn matching(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
         let postings = postings_for_matchers(self.head.postings(), matchers);
-        let mut out = Vec::with_capacity(postings.len() as usize);
+        let mut out = Vec::with_capacity(postings.len());
         for r in postings.iter() {
             match self.head.series.get_by_ref(r) {
                 Some(s) => out.push(s),
@@ -146,7 +143,10 @@ impl Querier for HeadQuerier {
             return Ok(Vec::new());
         }
         if matchers.is_empty() {
-            return Ok(apply_limit(self.head.postings().label_values(name), hints.limit));
+            return Ok(apply_limit(
+                self.head.postings().label_values(name),
+                hints.limit,
+            ));
         }
         let mut values = BTreeSet::new();
         for s in self.matching(matchers) {
@@ -159,7 +159,11 @@ impl Querier for HeadQuerier {
         Ok(apply_limit(values.into_iter().collect(), hints.limit))
     }
 
-    fn label_names(&self, hints: &LabelHints, matchers: &[Matcher]) -> Result<Vec<String>, QueryError> {
+    fn label_names(
+        &self,
+        hints: &LabelHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, QueryError> {
         if !self.overlaps_head() {
             return Ok(Vec::new());
         }
@@ -176,11 +180,4 @@ impl Querier for HeadQuerier {
         }
         Ok(apply_limit(names.into_iter().collect(), hints.limit))
     }
-}
-
-/// All labels of the matching series (for `/api/v1/series`-style calls and tests).
-pub fn series_labels(q: &dyn Querier, matchers: &[Matcher]) -> Result<Vec<Labels>, QueryError> {
-    q.select(true, None, matchers)?
-        .map(|s| s.map(Series::into_labels))
-        .collect()
 }

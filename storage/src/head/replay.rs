@@ -99,8 +99,12 @@ impl Feeder<'_> {
                         continue;
                     }
                     for s in std::mem::take(&mut self.series_buf) {
-                        self.head
-                            .replay_series(s, &mut self.mmapped, self.multi_ref, &mut self.stats);
+                        self.head.replay_series(
+                            s,
+                            &mut self.mmapped,
+                            self.multi_ref,
+                            &mut self.stats,
+                        );
                     }
                 }
                 Ok(RecordType::Samples | RecordType::SamplesV2) => {
@@ -136,8 +140,12 @@ impl Head {
             last: None,
         };
         if let Some((first, last)) = wal::segment_range(wal_dir)? {
-            progress.first_segment.store(u64::from(first), Ordering::Release);
-            progress.last_segment.store(u64::from(last), Ordering::Release);
+            progress
+                .first_segment
+                .store(u64::from(first), Ordering::Release);
+            progress
+                .last_segment
+                .store(u64::from(last), Ordering::Release);
         }
 
         // Refs of duplicate series records (same labels under a second ref) → the kept ref.
@@ -146,8 +154,8 @@ impl Head {
             .map_or(2, |n| n.get())
             .clamp(1, 8);
 
-        let (results, feeder_stats) =
-            std::thread::scope(|scope| -> Result<(Vec<WorkerResult>, ReplayStats), ReplayError> {
+        let (results, feeder_stats) = std::thread::scope(
+            |scope| -> Result<(Vec<WorkerResult>, ReplayStats), ReplayError> {
                 let mut senders = Vec::with_capacity(workers);
                 let mut handles = Vec::with_capacity(workers);
                 for shard in 0..workers {
@@ -214,7 +222,8 @@ impl Head {
                     stats.repaired = Some(format!("{c}; repair: {report:?}"));
                 }
                 Ok((results, stats))
-            })?;
+            },
+        )?;
         stats = feeder_stats;
 
         let mut mint = i64::MAX;
@@ -255,7 +264,9 @@ impl Head {
             );
         }
         stats.duration = started.elapsed();
-        self.metrics.replay_duration.set(stats.duration.as_secs_f64());
+        self.metrics
+            .replay_duration
+            .set(stats.duration.as_secs_f64());
         progress.done.store(true, Ordering::Release);
         Ok(stats)
     }

@@ -222,11 +222,6 @@ impl SeriesState {
         self.open.is_none() && !self.full.is_empty()
     }
 
-    /// Number of chunks (full and open) for metrics.
-    pub fn num_chunks(&self) -> usize {
-        self.full.len() + usize::from(self.open.is_some())
-    }
-
     /// Oldest sample timestamp, if any.
     pub fn min_time(&self) -> Option<i64> {
         match (self.full.first(), &self.open) {
@@ -286,9 +281,11 @@ mod tests {
         let mut out = Vec::new();
         for s in snaps {
             let bytes: Vec<u8> = match s {
-                ChunkSnapshot::Stored { stored, .. } => {
-                    store.read(stored).expect("stored chunk").as_slice().to_vec()
-                }
+                ChunkSnapshot::Stored { stored, .. } => store
+                    .read(stored)
+                    .expect("stored chunk")
+                    .as_slice()
+                    .to_vec(),
                 ChunkSnapshot::Open { bytes, .. } => bytes.to_vec(),
             };
             let mut it = XorIterator::new(&bytes);
@@ -369,7 +366,13 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            st.append(SeriesRef(1), i * 1000, f64::from_bits(x >> 2), opts(), &store);
+            st.append(
+                SeriesRef(1),
+                i * 1000,
+                f64::from_bits(x >> 2),
+                opts(),
+                &store,
+            );
         }
         assert!(!st.full.is_empty(), "a 1 KiB chunk should have been cut");
         for f in &st.full {

@@ -7,7 +7,8 @@
 //! 32..46 of the hash; the table inside uses the low bits for buckets and the top 7 bits
 //! for its control bytes, so the three never correlate.
 //!
-//! Lock order: a hash stripe before a ref stripe, never the other way round.
+//! Lock order: a hash stripe before a ref stripe, never the other way round (series
+//! removal, when head truncation lands, must follow it too).
 
 use std::sync::Arc;
 
@@ -125,31 +126,6 @@ impl StripeSeries {
         }
     }
 
-    /// Removes the series for which `remove` is true; returns them.
-    pub fn remove_where(&self, mut remove: impl FnMut(&MemSeries) -> bool) -> Vec<Arc<MemSeries>> {
-        let mut gone = Vec::new();
-        for stripe in self.by_ref.iter() {
-            let candidates: Vec<Arc<MemSeries>> =
-                stripe.read().iter().filter(|s| remove(s)).cloned().collect();
-            gone.extend(candidates);
-        }
-        for s in &gone {
-            let hash = s.labels.hash64();
-            self.by_hash[self.stripe(hash)]
-                .write()
-                .find_entry(hash, |x| Arc::ptr_eq(x, s))
-                .map(|e| e.remove())
-                .ok();
-            let h = hash_ref(s.series_ref);
-            self.by_ref[self.stripe(h)]
-                .write()
-                .find_entry(h, |x| Arc::ptr_eq(x, s))
-                .map(|e| e.remove())
-                .ok();
-        }
-        gone
-    }
-
     /// Bytes the maps themselves use (for memory accounting in benches).
     pub fn map_bytes(&self) -> usize {
         let per = |t: &RwLock<HashTable<Arc<MemSeries>>>| {
@@ -164,7 +140,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn create_find_and_remove() {
+    fn create_and_find() {
         let s = StripeSeries::new(16);
         let a = Labels::from_pairs([("__name__", "a")]);
         let b = Labels::from_pairs([("__name__", "b")]);
@@ -178,13 +154,16 @@ mod tests {
         assert!(!created);
         assert!(Arc::ptr_eq(&sa, &sa2));
         let (sb, _) = s.get_or_create(b.hash64(), b.as_ref(), false, || SeriesRef(7));
-        assert_eq!(s.get_by_ref(SeriesRef(1)).map(|x| x.labels.clone()), Some(a.clone()));
-        assert_eq!(s.get_by_ref(SeriesRef(7)).map(|x| x.labels.clone()), Some(b.clone()));
-        let gone = s.remove_where(|x| x.series_ref == SeriesRef(1));
-        assert_eq!(gone.len(), 1);
-        assert!(s.get_by_ref(SeriesRef(1)).is_none());
-        assert!(s.get_by_labels(a.hash64(), a.as_ref()).is_none());
+        assert_eq!(
+            s.get_by_ref(SeriesRef(1)).map(|x| x.labels.clone()),
+            Some(a.clone())
+        );
+        assert_eq!(
+            s.get_by_ref(SeriesRef(7)).map(|x| x.labels.clone()),
+            Some(b.clone())
+        );
         assert!(Arc::ptr_eq(&s.get_by_ref(SeriesRef(7)).unwrap(), &sb));
+        assert!(s.get_by_ref(SeriesRef(8)).is_none());
     }
 
     /// Different labels with the same hash must stay different series.
@@ -197,6 +176,9 @@ mod tests {
         let (sb, created) = s.get_or_create(42, b.as_ref(), false, || SeriesRef(2));
         assert!(created);
         assert!(!Arc::ptr_eq(&sa, &sb));
-        assert_eq!(s.get_by_labels(42, b.as_ref()).map(|x| x.series_ref), Some(SeriesRef(2)));
+        assert_eq!(
+            s.get_by_labels(42, b.as_ref()).map(|x| x.series_ref),
+            Some(SeriesRef(2))
+        );
     }
 }

@@ -39,7 +39,12 @@ fn samples(s: &Series) -> Vec<(i64, f64)> {
     out
 }
 
-fn select_all(h: &Arc<Head>, mint: i64, maxt: i64, ms: &[Matcher]) -> Vec<(Labels, Vec<(i64, f64)>)> {
+fn select_all(
+    h: &Arc<Head>,
+    mint: i64,
+    maxt: i64,
+    ms: &[Matcher],
+) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let q = h.querier(mint, maxt);
     q.select(true, None, ms)
         .expect("select")
@@ -96,28 +101,43 @@ fn prometheus_append_rules() {
     app.commit().unwrap();
 
     // Older than the newest sample: "out of order sample".
-    let e = app.append(Some(r), up("a").as_ref(), 9_000, 1.0).unwrap_err();
+    let e = app
+        .append(Some(r), up("a").as_ref(), 9_000, 1.0)
+        .unwrap_err();
     assert_eq!(e.to_string(), "out of order sample");
     // Same timestamp, different value: Prometheus's duplicate message with %g values.
-    let e = app.append(Some(r), up("a").as_ref(), 10_000, 2.5).unwrap_err();
+    let e = app
+        .append(Some(r), up("a").as_ref(), 10_000, 2.5)
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "duplicate sample for timestamp 10000; overrides not allowed: existing 1, new value 2.5"
     );
     // Same timestamp and value: accepted as a no-op.
-    assert_eq!(app.append(Some(r), up("a").as_ref(), 10_000, 1.0).unwrap(), r);
+    assert_eq!(
+        app.append(Some(r), up("a").as_ref(), 10_000, 1.0).unwrap(),
+        r
+    );
     // More than half a block range behind the newest sample: "out of bounds".
     let e = app
         .append(None, up("b").as_ref(), 10_000 - HOUR - 1, 1.0)
         .unwrap_err();
     assert_eq!(e.to_string(), "out of bounds");
     // Exactly at the bound is fine.
-    app.append(None, up("c").as_ref(), 10_000 - HOUR, 1.0).unwrap();
+    app.append(None, up("c").as_ref(), 10_000 - HOUR, 1.0)
+        .unwrap();
     // Empty label set.
-    let e = app.append(None, Labels::empty().as_ref(), 10_000, 1.0).unwrap_err();
+    let e = app
+        .append(None, Labels::empty().as_ref(), 10_000, 1.0)
+        .unwrap_err();
     assert_eq!(e.to_string(), "empty labelset: invalid sample");
     app.commit().unwrap();
-    let got = select_all(&h, i64::MIN, i64::MAX, &[m(MatchOp::Equal, "__name__", "up")]);
+    let got = select_all(
+        &h,
+        i64::MIN,
+        i64::MAX,
+        &[m(MatchOp::Equal, "__name__", "up")],
+    );
     assert_eq!(
         got,
         vec![
@@ -144,7 +164,15 @@ fn stale_markers_and_special_values_round_trip() {
     let h = head();
     let mut app = h.appender();
     let l = up("a");
-    let values = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, stale_nan(), 1e-310];
+    let values = [
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        stale_nan(),
+        1e-310,
+    ];
     for (i, v) in values.iter().enumerate() {
         app.append(None, l.as_ref(), i as i64 * 1000, *v).unwrap();
     }
@@ -162,7 +190,8 @@ fn queries_trim_to_the_range_and_seek() {
     let h = head();
     let mut app = h.appender();
     for i in 0..1000 {
-        app.append(None, up("a").as_ref(), i * 15_000, i as f64).unwrap();
+        app.append(None, up("a").as_ref(), i * 15_000, i as f64)
+            .unwrap();
     }
     app.commit().unwrap();
     // Inclusive bounds, across several chunks.
@@ -173,7 +202,11 @@ fn queries_trim_to_the_range_and_seek() {
     assert_eq!(*ts.last().unwrap(), 15_000 * 700);
 
     let q = h.querier(0, i64::MAX);
-    let series: Vec<Series> = q.select(false, None, &all()).unwrap().map(|s| s.unwrap()).collect();
+    let series: Vec<Series> = q
+        .select(false, None, &all())
+        .unwrap()
+        .map(|s| s.unwrap())
+        .collect();
     let mut it = series[0].iter();
     assert_eq!(it.seek(15_000 * 500 + 1), ValueType::Float);
     assert_eq!(it.at(), (15_000 * 501, 501.0));
@@ -215,8 +248,13 @@ fn matchers_labels_and_values() {
         app.append(None, l.as_ref(), 1000, 1.0).unwrap();
     }
     // A series whose only label set lacks `job`.
-    app.append(None, Labels::from_pairs([("__name__", "lonely")]).as_ref(), 1000, 1.0)
-        .unwrap();
+    app.append(
+        None,
+        Labels::from_pairs([("__name__", "lonely")]).as_ref(),
+        1000,
+        1.0,
+    )
+    .unwrap();
     app.commit().unwrap();
 
     let names = |ms: &[Matcher]| -> Vec<String> {
@@ -226,7 +264,10 @@ fn matchers_labels_and_values() {
             .collect()
     };
     assert_eq!(
-        names(&[m(MatchOp::Equal, "__name__", "up"), m(MatchOp::Regex, "instance", "a:.*")]),
+        names(&[
+            m(MatchOp::Equal, "__name__", "up"),
+            m(MatchOp::Regex, "instance", "a:.*")
+        ]),
         [
             r#"{__name__="up", instance="a:8080", job="api"}"#,
             r#"{__name__="up", instance="a:9100", job="node"}"#,
@@ -246,8 +287,12 @@ fn matchers_labels_and_values() {
         ["api", "node"]
     );
     assert_eq!(
-        q.label_values("instance", &LabelHints::default(), &[m(MatchOp::Equal, "job", "api")])
-            .unwrap(),
+        q.label_values(
+            "instance",
+            &LabelHints::default(),
+            &[m(MatchOp::Equal, "job", "api")]
+        )
+        .unwrap(),
         ["a:8080"]
     );
     assert_eq!(
@@ -255,17 +300,24 @@ fn matchers_labels_and_values() {
         ["__name__", "instance", "job"]
     );
     assert_eq!(
-        q.label_names(&LabelHints::default(), &[m(MatchOp::Equal, "__name__", "lonely")])
-            .unwrap(),
+        q.label_names(
+            &LabelHints::default(),
+            &[m(MatchOp::Equal, "__name__", "lonely")]
+        )
+        .unwrap(),
         ["__name__"]
     );
     assert_eq!(
-        q.label_values("job", &LabelHints { limit: 1 }, &[]).unwrap(),
+        q.label_values("job", &LabelHints { limit: 1 }, &[])
+            .unwrap(),
         ["api"]
     );
     // A range outside the head's data sees nothing.
     let q = h.querier(5000, 6000);
-    assert!(q.label_values("job", &LabelHints::default(), &[]).unwrap().is_empty());
+    assert!(q
+        .label_values("job", &LabelHints::default(), &[])
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -342,4 +394,41 @@ fn many_appenders_on_one_series_keep_order_consistent() {
     let s = &got[0].1;
     assert!(s.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(s.iter().all(|(t, v)| *t as f64 == *v));
+}
+
+#[test]
+fn wal_truncation_keeps_everything_at_or_after_mint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = crate::db::DbOptions::new(tmp.path());
+    let mint = 50 * 15_000;
+    {
+        let db = crate::db::Db::open(opts.clone(), None).unwrap();
+        let mut app = db.appender();
+        for k in 0..100i64 {
+            for s in 0..20 {
+                let l = Labels::from_pairs([("__name__", "t".to_string()), ("s", s.to_string())]);
+                app.append(None, l.as_ref(), k * 15_000, k as f64).unwrap();
+            }
+            app.commit().unwrap();
+            // Several segments, so there is something to checkpoint.
+            if k % 10 == 9 {
+                db.head().wal().unwrap().next_segment().unwrap();
+            }
+        }
+        let stats = db.head().truncate_wal(mint).unwrap().expect("truncated");
+        assert_eq!(stats.total_series, 20);
+        assert!(stats.dropped_samples > 0);
+        let wal_dir = tmp.path().join("wal");
+        let (first, _) = crate::wal::segment_range(&wal_dir).unwrap().unwrap();
+        let (_, cp) = crate::wal::last_checkpoint(&wal_dir).unwrap().unwrap();
+        assert_eq!(first, cp + 1, "segments up to the checkpoint are deleted");
+        db.close().unwrap();
+    }
+    let db = crate::db::Db::open(opts, None).unwrap();
+    let got = select_all(db.head(), mint, i64::MAX, &all());
+    assert_eq!(got.len(), 20);
+    for (_, s) in &got {
+        let want: Vec<(i64, f64)> = (50..100).map(|k| (k * 15_000, k as f64)).collect();
+        assert_eq!(s, &want);
+    }
 }
