@@ -28,7 +28,7 @@ use crate::wal::{self, SegmentRange, WalError};
 use crate::SeriesRef;
 
 use super::chunks::StoredChunkRef;
-use super::series::FullChunk;
+use super::series::{FullChunk, MemSeries};
 use super::Head;
 
 /// What a replay found.
@@ -53,6 +53,37 @@ pub enum ReplayError {
     Wal(#[from] WalError),
     #[error("chunks_head: {0}")]
     ChunksHead(#[from] crate::chunks_head::ChunksHeadError),
+}
+
+/// A replay worker's ref → series cache. WAL refs are small, dense integers, mostly
+/// ascending within a record, so a vector indexed by ref turns the per-sample hash look-up
+/// (several cache misses) into one nearly sequential load. Refs beyond
+/// [`DenseSeriesCache::LIMIT`] (a head that churned through many series) use the maps.
+#[derive(Default)]
+struct DenseSeriesCache {
+    slots: Vec<Option<Arc<MemSeries>>>,
+    /// The last series looked up past the limit.
+    spill: Option<Arc<MemSeries>>,
+}
+
+impl DenseSeriesCache {
+    /// 8M refs: at most 64 MiB per worker, freed when replay ends.
+    const LIMIT: u64 = 1 << 23;
+
+    fn get(&mut self, head: &Head, r: SeriesRef) -> Option<&Arc<MemSeries>> {
+        if r.0 >= Self::LIMIT {
+            self.spill = head.series.get_by_ref(r);
+            return self.spill.as_ref();
+        }
+        let i = r.0 as usize;
+        if i >= self.slots.len() {
+            self.slots.resize((i + 1).next_power_of_two(), None);
+        }
+        if self.slots[i].is_none() {
+            self.slots[i] = Some(head.series.get_by_ref(r)?);
+        }
+        self.slots[i].as_ref()
+    }
 }
 
 /// Work for one replay worker: a samples record to decode and apply its shard of.
@@ -359,6 +390,7 @@ impl Head {
         };
         let mut samples: Vec<RefSample> = Vec::new();
         let mut decoder = Decoder::new();
+        let mut cache = DenseSeriesCache::default();
         let shards = shards as u64;
         let shard = shard as u64;
         for rec in rx {
@@ -381,7 +413,7 @@ impl Head {
                 if target.0 % shards != shard {
                     continue;
                 }
-                let Some(series) = self.series.get_by_ref(target) else {
+                let Some(series) = cache.get(self, target) else {
                     res.unknown += 1;
                     continue;
                 };

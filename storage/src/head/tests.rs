@@ -432,3 +432,52 @@ fn wal_truncation_keeps_everything_at_or_after_mint() {
         assert_eq!(s, &want);
     }
 }
+
+/// Replay of hand-written WAL records: a ref far beyond the dense cache, the same labels
+/// defined again under a second ref (Prometheus maps both to one series), and samples for
+/// a ref no series record defines (dropped and counted).
+#[test]
+fn replay_handles_sparse_duplicate_and_unknown_refs() {
+    use crate::wal::record::{encode_samples, encode_series_refs, RefSample};
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = crate::db::DbOptions::new(tmp.path());
+    let a = up("a");
+    let b = up("b");
+    let far = SeriesRef(1 << 40);
+    {
+        let db = crate::db::Db::open(opts.clone(), None).unwrap();
+        let wal = db.head().wal().unwrap();
+        let mut rec = Vec::new();
+        encode_series_refs([(SeriesRef(3), a.as_ref()), (far, b.as_ref())], &mut rec);
+        let mut samples = Vec::new();
+        let s = |r: SeriesRef, t: i64, v: f64| RefSample { series: r, t, v };
+        encode_samples(
+            &[s(SeriesRef(3), 1000, 1.0), s(far, 1000, 10.0), s(SeriesRef(99), 1000, 0.0)],
+            &mut samples,
+        );
+        wal.log(&[&rec, &samples]).unwrap();
+        // `a` again under ref 7, with later samples under the new ref.
+        rec.clear();
+        encode_series_refs([(SeriesRef(7), a.as_ref())], &mut rec);
+        samples.clear();
+        encode_samples(&[s(SeriesRef(7), 2000, 2.0), s(far, 2000, 20.0)], &mut samples);
+        wal.log(&[&rec, &samples]).unwrap();
+        db.close().unwrap();
+    }
+    let db = crate::db::Db::open(opts, None).unwrap();
+    assert_eq!(db.replay_stats().unknown_refs, 1);
+    assert_eq!(db.replay_stats().series, 2);
+    let got = select_all(db.head(), i64::MIN, i64::MAX, &all());
+    assert_eq!(
+        got,
+        vec![
+            (a.clone(), vec![(1000, 1.0), (2000, 2.0)]),
+            (b.clone(), vec![(1000, 10.0), (2000, 20.0)]),
+        ]
+    );
+    // New series continue after the highest ref seen.
+    let mut app = db.appender();
+    let r = app.append(None, up("c").as_ref(), 3000, 3.0).unwrap();
+    app.commit().unwrap();
+    assert!(r.0 > far.0);
+}
