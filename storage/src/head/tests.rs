@@ -452,7 +452,11 @@ fn replay_handles_sparse_duplicate_and_unknown_refs() {
         let mut samples = Vec::new();
         let s = |r: SeriesRef, t: i64, v: f64| RefSample { series: r, t, v };
         encode_samples(
-            &[s(SeriesRef(3), 1000, 1.0), s(far, 1000, 10.0), s(SeriesRef(99), 1000, 0.0)],
+            &[
+                s(SeriesRef(3), 1000, 1.0),
+                s(far, 1000, 10.0),
+                s(SeriesRef(99), 1000, 0.0),
+            ],
             &mut samples,
         );
         wal.log(&[&rec, &samples]).unwrap();
@@ -460,7 +464,10 @@ fn replay_handles_sparse_duplicate_and_unknown_refs() {
         rec.clear();
         encode_series_refs([(SeriesRef(7), a.as_ref())], &mut rec);
         samples.clear();
-        encode_samples(&[s(SeriesRef(7), 2000, 2.0), s(far, 2000, 20.0)], &mut samples);
+        encode_samples(
+            &[s(SeriesRef(7), 2000, 2.0), s(far, 2000, 20.0)],
+            &mut samples,
+        );
         wal.log(&[&rec, &samples]).unwrap();
         db.close().unwrap();
     }
