@@ -15,33 +15,19 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ember_storage::db::{Db, DbOptions};
 use ember_storage::{Labels, SeriesRef};
 
+mod common;
+use common::node_labels;
+
 const SERIES: usize = 1_000_000;
 const BATCH: usize = 1_000;
 const STEP: i64 = 15_000;
-
-/// A node_exporter-like label set: 1,000 hosts × 1,000 series of 100 metric names.
-fn labels(i: usize) -> Labels {
-    let host = i / 1000;
-    let metric = (i % 1000) / 10;
-    let dim = i % 10;
-    Labels::from_pairs([
-        ("__name__", format!("node_metric_{metric:03}_total")),
-        ("instance", format!("host-{host:04}.example.org:9100")),
-        ("job", "node".to_string()),
-        ("cpu", dim.to_string()),
-        (
-            "mode",
-            ["idle", "user", "system", "iowait", "irq"][dim % 5].to_string(),
-        ),
-    ])
-}
 
 /// Creates the series (one sample each) and returns their refs.
 fn populate(db: &Db, n: usize) -> Vec<SeriesRef> {
     let mut refs = Vec::with_capacity(n);
     let mut app = db.appender();
     for i in 0..n {
-        refs.push(app.append(None, labels(i).as_ref(), 0, 0.0).unwrap());
+        refs.push(app.append(None, node_labels(i).as_ref(), 0, 0.0).unwrap());
         if i % BATCH == BATCH - 1 {
             app.commit().unwrap();
         }

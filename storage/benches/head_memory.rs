@@ -14,25 +14,12 @@ use std::time::Instant;
 use ember_storage::db::{Db, DbOptions};
 use ember_storage::{Labels, SeriesRef};
 
+mod common;
+use common::node_labels;
+
 const SERIES: usize = 1_000_000;
 const BATCH: usize = 1_000;
 const STEP: i64 = 15_000;
-
-fn labels(i: usize) -> Labels {
-    let host = i / 1000;
-    let metric = (i % 1000) / 10;
-    let dim = i % 10;
-    Labels::from_pairs([
-        ("__name__", format!("node_metric_{metric:03}_total")),
-        ("instance", format!("host-{host:04}.example.org:9100")),
-        ("job", "node".to_string()),
-        ("cpu", dim.to_string()),
-        (
-            "mode",
-            ["idle", "user", "system", "iowait", "irq"][dim % 5].to_string(),
-        ),
-    ])
-}
 
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -68,7 +55,7 @@ fn main() {
         let mut app = db.appender();
         for (i, r) in refs.iter_mut().enumerate() {
             let l = if r.is_none() {
-                labels(i)
+                node_labels(i)
             } else {
                 Labels::empty()
             };
