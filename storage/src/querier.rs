@@ -77,6 +77,24 @@ pub trait Querier: Send + Sync {
     ) -> Result<Vec<String>, QueryError>;
 }
 
+/// Something queriers can be opened on: the head, the database, later remote stores.
+pub trait Queryable: Send + Sync {
+    /// A querier over `[mint, maxt]` (milliseconds, inclusive).
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, QueryError>;
+}
+
+impl Queryable for std::sync::Arc<crate::head::Head> {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, QueryError> {
+        Ok(Box::new(crate::head::Head::querier(self, mint, maxt)))
+    }
+}
+
+impl Queryable for crate::db::Db {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, QueryError> {
+        Ok(Box::new(crate::db::Db::querier(self, mint, maxt)))
+    }
+}
+
 /// One encoded chunk of a series.
 #[derive(Debug, Clone)]
 pub struct ChunkMeta {

@@ -1,0 +1,2 @@
+//! Runs promqltest files (being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The promqltest conformance runner (being written).
