@@ -1,0 +1,585 @@
+//! Vector matching: binary operations between two instant vectors.
+//!
+//! Two samples match when their *signatures* are equal: the labels listed in `on(...)`, or
+//! all labels but `__name__` and those in `ignoring(...)`. Each series' signature is
+//! computed once and numbered; all per-step work then compares small integers.
+//!
+//! Set operators (`and`, `or`, `unless`) match many-to-many: at each step a left sample is
+//! kept by `and` when some right sample has its signature, by `unless` when none has, and
+//! `or` returns every left sample plus the right ones whose signature no left sample has.
+//!
+//! Arithmetic and comparisons match one-to-one, or many-to-one with `group_left` (one-to-
+//! many with `group_right`, handled as many-to-one with the sides swapped). At a step where
+//! both sides have samples, each sample of the "many" side is paired with the sample of the
+//! "one" side that has its signature. Prometheus fails such a step when
+//! - two "one"-side samples share a signature: `found duplicate series for the match group
+//!   ...`;
+//! - one-to-one, two "many"-side samples pair with the same "one" sample (even when a
+//!   comparison then filters them out): `multiple matches for labels: many-to-one matching
+//!   must be explicit (group_left/group_right)`;
+//! - many-to-one, two pairs with one signature give the same result labels: `multiple
+//!   matches for labels: grouping labels must ensure unique matches`;
+//! - two result samples have the same labels: `vector cannot contain metrics with the same
+//!   labelset`;
+//!
+//! and reports the first of these in that order at the earliest failing step. Here the
+//! result is computed series by series and each condition is checked for every step; the
+//! earliest failing step's error is returned, so the outcome is Prometheus's.
+//!
+//! Result labels: the "many" sample's labels; one-to-one keeps only the `on` labels (or
+//! drops the `ignoring` ones); `group_x(labels)` copies those labels from the "one" sample
+//! (removing them where it has none); arithmetic, and `bool` comparisons without delayed
+//! name removal, drop `__name__`.
+
+use ember_storage::labels::METRIC_NAME;
+use ember_storage::Labels;
+use hashbrown::HashMap;
+use promql_parser::parser::{BinModifier, LabelModifier, VectorMatchCardinality};
+
+use crate::aggregate::shared::{step_points, Interner, Selection};
+use crate::error::QueryError;
+use crate::value::{Series, Steps};
+
+use super::output::Output;
+use super::{elem, merge_equal_labels, BinCtx, Op, SetOp, SAME_LABELSET};
+
+/// Marks "no series" in per-step tables.
+const NONE: u32 = u32::MAX;
+
+/// How the two sides are matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Card {
+    OneToOne,
+    /// `group_left(include)`.
+    ManyToOne(Vec<String>),
+    /// `group_right(include)`.
+    OneToMany(Vec<String>),
+    /// Set operators.
+    ManyToMany,
+}
+
+struct Matching {
+    /// The signature: `on` keeps, `ignoring` drops (with `__name__`) the listed labels.
+    sig: Selection,
+    on: bool,
+    names: Vec<String>,
+    card: Card,
+}
+
+impl Matching {
+    fn new(modifier: Option<&BinModifier>, set_op: bool) -> Matching {
+        let (on, names) = match modifier.and_then(|m| m.matching.as_ref()) {
+            Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
+            Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
+            None => (false, Vec::new()),
+        };
+        let card = match modifier.map(|m| &m.card) {
+            _ if set_op => Card::ManyToMany,
+            Some(VectorMatchCardinality::ManyToOne(l)) => Card::ManyToOne(l.labels.clone()),
+            Some(VectorMatchCardinality::OneToMany(l)) => Card::OneToMany(l.labels.clone()),
+            _ => Card::OneToOne,
+        };
+        let sig = if on {
+            Selection::keep(&names)
+        } else {
+            Selection::drop(&names)
+        };
+        Matching {
+            sig,
+            on,
+            names,
+            card,
+        }
+    }
+
+    /// The labels copied from the "one" side.
+    fn include(&self) -> &[String] {
+        match &self.card {
+            Card::ManyToOne(l) | Card::OneToMany(l) => l,
+            _ => &[],
+        }
+    }
+
+    /// Result labels of pairing `many` with `one` (see the module documentation).
+    fn result_metric(&self, many: &Labels, one: &Labels, drop_name: bool) -> Labels {
+        let include = self.include();
+        if !drop_name && self.card != Card::OneToOne && include.is_empty() {
+            return many.clone();
+        }
+        let mut b = many.builder();
+        if drop_name {
+            b.del(METRIC_NAME);
+        }
+        if self.card == Card::OneToOne {
+            if self.on {
+                b.retain(|name, _| self.names.iter().any(|n| n == name));
+            } else {
+                for n in &self.names {
+                    b.del(n);
+                }
+            }
+        }
+        for name in include {
+            match one.get(name) {
+                Some(v) => b.set(name, v),
+                None => b.del(name),
+            };
+        }
+        b.labels()
+    }
+}
+
+/// Numbers the signatures of both sides' series (equal signatures, equal numbers).
+fn signatures(m: &Matching, lhs: &[Series], rhs: &[Series]) -> (Vec<u32>, Vec<u32>, usize) {
+    let mut interner = Interner::default();
+    let mut key = Vec::new();
+    let mut number = |side: &[Series]| -> Vec<u32> {
+        side.iter()
+            .map(|s| {
+                m.sig.key_into(&s.metric, &mut key);
+                interner.intern(&key).0
+            })
+            .collect()
+    };
+    let l = number(lhs);
+    let r = number(rhs);
+    (l, r, interner.len())
+}
+
+/// Per signature, the sorted steps at which one side has a sample with it.
+fn steps_by_sig(series: &[Series], sigs: &[u32], nsigs: usize, steps: &Steps) -> Vec<Vec<u32>> {
+    let mut by_sig: Vec<Vec<u32>> = vec![Vec::new(); nsigs];
+    let mut shared = vec![false; nsigs];
+    for (s, &g) in series.iter().zip(sigs) {
+        let list = &mut by_sig[g as usize];
+        shared[g as usize] |= !list.is_empty();
+        list.extend(step_points(steps, &s.floats).map(|(i, _)| i as u32));
+    }
+    for (list, shared) in by_sig.iter_mut().zip(shared) {
+        if shared {
+            list.sort_unstable();
+            list.dedup();
+        }
+    }
+    by_sig
+}
+
+/// Whether each step of `series` (one side) has a sample.
+fn present_steps(series: &[Series], steps: &Steps) -> Vec<bool> {
+    let mut present = vec![false; steps.len()];
+    for s in series {
+        for (i, _) in step_points(steps, &s.floats) {
+            present[i] = true;
+        }
+    }
+    present
+}
+
+/// A binary operation between two instant vectors.
+pub(super) fn vector_vector(
+    op: Op,
+    lhs: Vec<Series>,
+    rhs: Vec<Series>,
+    modifier: Option<&BinModifier>,
+    ctx: &BinCtx<'_>,
+) -> Result<Vec<Series>, QueryError> {
+    let return_bool = modifier.is_some_and(|m| m.return_bool);
+    match op {
+        Op::Set(set) => {
+            let m = Matching::new(modifier, true);
+            set_operation(set, lhs, rhs, &m, ctx)
+        }
+        _ => {
+            let m = Matching::new(modifier, false);
+            Join::new(op, return_bool, &lhs, &rhs, &m, ctx).run()
+        }
+    }
+}
+
+fn set_operation(
+    op: SetOp,
+    lhs: Vec<Series>,
+    rhs: Vec<Series>,
+    m: &Matching,
+    ctx: &BinCtx<'_>,
+) -> Result<Vec<Series>, QueryError> {
+    let steps = ctx.steps;
+    let (lsig, rsig, nsigs) = signatures(m, &lhs, &rhs);
+    let mut out = Output::new(merge_equal_labels(ctx));
+    match op {
+        SetOp::And => {
+            let rsteps = steps_by_sig(&rhs, &rsig, nsigs, &steps);
+            filter_by_presence(&mut out, lhs, &lsig, &rsteps, true, &steps);
+        }
+        SetOp::Unless => {
+            let rsteps = steps_by_sig(&rhs, &rsig, nsigs, &steps);
+            filter_by_presence(&mut out, lhs, &lsig, &rsteps, false, &steps);
+        }
+        SetOp::Or => {
+            let lsteps = steps_by_sig(&lhs, &lsig, nsigs, &steps);
+            for s in lhs {
+                let id = out.open(s.metric);
+                for p in &s.floats {
+                    if steps.index(p.t).is_some() {
+                        out.push(id, p.t, p.f, s.drop_name);
+                    }
+                }
+            }
+            filter_by_presence(&mut out, rhs, &rsig, &lsteps, false, &steps);
+        }
+    }
+    out.finish().map_err(|_| QueryError::exec(SAME_LABELSET))
+}
+
+/// Adds the samples of `side` at steps where the other side has (`keep_if_present`) or
+/// lacks a sample with the same signature; `other` lists those steps per signature.
+fn filter_by_presence(
+    out: &mut Output,
+    side: Vec<Series>,
+    sigs: &[u32],
+    other: &[Vec<u32>],
+    keep_if_present: bool,
+    steps: &Steps,
+) {
+    for (s, &g) in side.into_iter().zip(sigs) {
+        let present = &other[g as usize];
+        let mut p = 0;
+        let id = out.open(s.metric);
+        for (i, f) in step_points(steps, &s.floats) {
+            while p < present.len() && (present[p] as usize) < i {
+                p += 1;
+            }
+            let has = p < present.len() && present[p] as usize == i;
+            if has == keep_if_present {
+                out.push(id, steps.ts(i), f, s.drop_name);
+            }
+        }
+    }
+}
+
+/// An error Prometheus would raise at `step`; `rank` orders errors within one step.
+struct Failure {
+    step: usize,
+    rank: u8,
+    message: String,
+}
+
+fn earliest(a: Option<Failure>, b: Option<Failure>) -> Option<Failure> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if (b.step, b.rank) < (a.step, a.rank) {
+            b
+        } else {
+            a
+        }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Arithmetic or comparison between two vectors.
+struct Join<'a> {
+    op: Op,
+    return_bool: bool,
+    m: &'a Matching,
+    ctx: &'a BinCtx<'a>,
+    steps: Steps,
+    /// The "many" side (the left one unless `group_right`) and the "one" side.
+    many: &'a [Series],
+    one: &'a [Series],
+    swapped: bool,
+    many_sig: Vec<u32>,
+    /// "One"-side series by signature: `one_order[one_offsets[g]..one_offsets[g + 1]]`.
+    one_order: Vec<u32>,
+    one_offsets: Vec<u32>,
+    /// For signatures with several "one"-side series: per step, the first one present
+    /// (`NONE` if none) and its value.
+    resolved: HashMap<u32, Vec<(u32, f64)>>,
+    /// Steps at which both sides have samples; only those are evaluated.
+    active: Vec<bool>,
+}
+
+impl<'a> Join<'a> {
+    fn new(
+        op: Op,
+        return_bool: bool,
+        lhs: &'a [Series],
+        rhs: &'a [Series],
+        m: &'a Matching,
+        ctx: &'a BinCtx<'a>,
+    ) -> Join<'a> {
+        let steps = ctx.steps;
+        let (lsig, rsig, nsigs) = signatures(m, lhs, rhs);
+        let lp = present_steps(lhs, &steps);
+        let rp = present_steps(rhs, &steps);
+        let active = lp.iter().zip(&rp).map(|(&l, &r)| l && r).collect();
+        let swapped = matches!(m.card, Card::OneToMany(_));
+        let (many, one, many_sig, one_sig) = if swapped {
+            (rhs, lhs, rsig, lsig)
+        } else {
+            (lhs, rhs, lsig, rsig)
+        };
+        let (one_order, one_offsets) = bucket(&one_sig, nsigs);
+        Join {
+            op,
+            return_bool,
+            m,
+            ctx,
+            steps,
+            many,
+            one,
+            swapped,
+            many_sig,
+            one_order,
+            one_offsets,
+            resolved: HashMap::new(),
+            active,
+        }
+    }
+
+    fn one_members(&self, g: u32) -> &[u32] {
+        &self.one_order
+            [self.one_offsets[g as usize] as usize..self.one_offsets[g as usize + 1] as usize]
+    }
+
+    /// Resolves signatures shared by several "one"-side series to one series per step,
+    /// and finds the first step (and pair) at which two of them are present at once.
+    fn resolve_shared_one_sigs(&mut self) -> Option<Failure> {
+        let n = self.steps.len();
+        // (step, the duplicate's input index, the first series' input index)
+        let mut worst: Option<(usize, u32, u32)> = None;
+        for g in 0..self.one_offsets.len() - 1 {
+            let members = self.one_members(g as u32);
+            if members.len() < 2 {
+                continue;
+            }
+            let mut first = vec![(NONE, 0.0); n];
+            let mut second = vec![NONE; n];
+            for &r in members {
+                for (i, f) in step_points(&self.steps, &self.one[r as usize].floats) {
+                    if first[i].0 == NONE {
+                        first[i] = (r, f);
+                    } else if second[i] == NONE {
+                        second[i] = r;
+                    }
+                }
+            }
+            for i in 0..n {
+                if self.active[i] && second[i] != NONE {
+                    let cand = (i, second[i], first[i].0);
+                    if worst.is_none_or(|w| (cand.0, cand.1) < (w.0, w.1)) {
+                        worst = Some(cand);
+                    }
+                    break;
+                }
+            }
+            self.resolved.insert(g as u32, first);
+        }
+        let (step, dup, first) = worst?;
+        let dup = &self.one[dup as usize].metric;
+        let first = &self.one[first as usize].metric;
+        let matched = self.m.sig.project(dup);
+        let (mut d1, mut d2) = (dup.to_string(), first.to_string());
+        if d1 > d2 {
+            std::mem::swap(&mut d1, &mut d2);
+        }
+        let side = if self.swapped { "left" } else { "right" };
+        Some(Failure {
+            step,
+            rank: 0,
+            message: format!(
+                "found duplicate series for the match group {matched} on the {side} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side"
+            ),
+        })
+    }
+
+    /// Calls `f(step, one series, one value, many value)` for every step at which "many"
+    /// series `mi` has a sample, the step is active, and a "one" series matches.
+    fn for_each_match(&self, mi: usize, mut f: impl FnMut(usize, u32, f64, f64)) {
+        let g = self.many_sig[mi];
+        let members = self.one_members(g);
+        let many = &self.many[mi].floats;
+        match members {
+            [] => {}
+            [r] => {
+                let mut ones = step_points(&self.steps, &self.one[*r as usize].floats).peekable();
+                for (i, mf) in step_points(&self.steps, many) {
+                    while ones.next_if(|&(j, _)| j < i).is_some() {}
+                    if let Some(&(j, of)) = ones.peek() {
+                        if j == i && self.active[i] {
+                            f(i, *r, of, mf);
+                        }
+                    } else {
+                        break;
+                    }
+                }
+            }
+            _ => {
+                let Some(resolved) = self.resolved.get(&g) else {
+                    return;
+                };
+                for (i, mf) in step_points(&self.steps, many) {
+                    let (r, of) = resolved[i];
+                    if r != NONE && self.active[i] {
+                        f(i, r, of, mf);
+                    }
+                }
+            }
+        }
+    }
+
+    fn run(mut self) -> Result<Vec<Series>, QueryError> {
+        let mut failure = self.resolve_shared_one_sigs();
+        let drop_name =
+            self.return_bool && !self.ctx.delayed_name_removal || matches!(self.op, Op::Arith(_));
+        let grouped = matches!(self.m.card, Card::ManyToOne(_) | Card::OneToMany(_));
+        let mut out = Output::new(merge_equal_labels(self.ctx));
+        // Many-to-one: the result label set (numbered) of each (many, one) pair.
+        let mut result_ids = HashMap::<Labels, u32>::new();
+        // (many series, one series) -> result label set id, for grouped matching.
+        let mut pair_results: HashMap<(u32, u32), u32> = HashMap::new();
+        // Result label set ids produced by two series of one signature (candidates for
+        // `grouping labels must ensure unique matches`).
+        let mut owners: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut clashing_sigs: Vec<bool> = Vec::new();
+        if grouped {
+            clashing_sigs = vec![false; self.one_offsets.len() - 1];
+        }
+        for mi in 0..self.many.len() {
+            let mut current: Option<(u32, u32)> = None; // (one series, output series)
+            let mut pairs: Vec<(u32, u32)> = Vec::new();
+            self.for_each_match(mi, |i, r, of, mf| {
+                let id = match current {
+                    Some((cr, id)) if cr == r => id,
+                    _ => {
+                        let metric = self.m.result_metric(
+                            &self.many[mi].metric,
+                            &self.one[r as usize].metric,
+                            drop_name,
+                        );
+                        if grouped {
+                            let next = result_ids.len() as u32;
+                            let rid = *result_ids.entry(metric.clone()).or_insert(next);
+                            pairs.push((r, rid));
+                        }
+                        let id = out.open(metric);
+                        current = Some((r, id));
+                        id
+                    }
+                };
+                let (l, rv) = if self.swapped { (of, mf) } else { (mf, of) };
+                let (v, keep) = elem(self.op, l, rv);
+                let t = self.steps.ts(i);
+                if self.return_bool {
+                    out.push(id, t, if keep { 1.0 } else { 0.0 }, true);
+                } else if keep {
+                    out.push(id, t, v, false);
+                }
+            });
+            let g = self.many_sig[mi];
+            for (r, rid) in pairs {
+                pair_results.insert((mi as u32, r), rid);
+                let owner = *owners.entry((g, rid)).or_insert(mi as u32);
+                if owner != mi as u32 {
+                    clashing_sigs[g as usize] = true;
+                }
+            }
+        }
+        failure = earliest(
+            failure,
+            self.multiple_matches(&pair_results, &clashing_sigs),
+        );
+        let result = out.finish();
+        if let Err(t) = &result {
+            let step = self.steps.index(*t).unwrap_or(0);
+            failure = earliest(
+                failure,
+                Some(Failure {
+                    step,
+                    rank: 2,
+                    message: SAME_LABELSET.to_string(),
+                }),
+            );
+        }
+        match failure {
+            Some(f) => Err(QueryError::exec(f.message)),
+            None => result.map_err(|_| QueryError::exec(SAME_LABELSET)),
+        }
+    }
+
+    /// The first step at which two "many"-side series of one signature match the same
+    /// "one" sample (one-to-one) or give the same result labels (many-to-one).
+    /// `clashing_sigs` (many-to-one) tells which signatures had one result label set
+    /// produced by two series; only those can fail.
+    fn multiple_matches(
+        &self,
+        pair_results: &HashMap<(u32, u32), u32>,
+        clashing_sigs: &[bool],
+    ) -> Option<Failure> {
+        let (many_order, many_offsets) = bucket(&self.many_sig, self.one_offsets.len() - 1);
+        let one_to_one = self.m.card == Card::OneToOne;
+        let n = self.steps.len();
+        let mut mark = vec![NONE; n];
+        let mut hits: Vec<(usize, u32)> = Vec::new();
+        let mut first: Option<usize> = None;
+        for g in 0..many_offsets.len() - 1 {
+            let members = &many_order[many_offsets[g] as usize..many_offsets[g + 1] as usize];
+            if members.len() < 2 || self.one_members(g as u32).is_empty() {
+                continue;
+            }
+            if one_to_one {
+                for &mi in members {
+                    self.for_each_match(mi as usize, |i, _, _, _| {
+                        if mark[i] == g as u32 {
+                            first = Some(first.map_or(i, |f| f.min(i)));
+                        }
+                        mark[i] = g as u32;
+                    });
+                }
+            } else {
+                if !clashing_sigs[g] {
+                    continue;
+                }
+                hits.clear();
+                for &mi in members {
+                    self.for_each_match(mi as usize, |i, r, _, _| {
+                        if let Some(&rid) = pair_results.get(&(mi, r)) {
+                            hits.push((i, rid));
+                        }
+                    });
+                }
+                hits.sort_unstable();
+                if let Some(w) = hits.windows(2).find(|w| w[0] == w[1]) {
+                    first = Some(first.map_or(w[0].0, |f| f.min(w[0].0)));
+                }
+            }
+        }
+        let message = if one_to_one {
+            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+        } else {
+            "multiple matches for labels: grouping labels must ensure unique matches"
+        };
+        first.map(|step| Failure {
+            step,
+            rank: 1,
+            message: message.to_string(),
+        })
+    }
+}
+
+/// Buckets items by group id, keeping input order: group `g`'s items are
+/// `order[offsets[g]..offsets[g + 1]]`.
+fn bucket(group_of: &[u32], ngroups: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut offsets = vec![0u32; ngroups + 1];
+    for &g in group_of {
+        offsets[g as usize + 1] += 1;
+    }
+    for g in 0..ngroups {
+        offsets[g + 1] += offsets[g];
+    }
+    let mut fill = offsets.clone();
+    let mut order = vec![0u32; group_of.len()];
+    for (i, &g) in group_of.iter().enumerate() {
+        order[fill[g as usize] as usize] = i as u32;
+        fill[g as usize] += 1;
+    }
+    (order, offsets)
+}
