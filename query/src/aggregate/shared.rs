@@ -8,27 +8,49 @@ use hashbrown::HashMap;
 
 use crate::value::{FPoint, Steps};
 
-/// The `(step index, value)` of each point of `points`, in time order.
-///
-/// Points are expected at step timestamps; one that is not is skipped. Consecutive points
-/// one interval apart (the common case) are mapped without a division.
+/// Maps point timestamps, visited in increasing order, to step indices; a point one
+/// interval after the previous one (the common case) is mapped without a division.
+pub(crate) struct StepCursor<'a> {
+    steps: &'a Steps,
+    len: usize,
+    next_t: i64,
+    next_i: usize,
+}
+
+impl<'a> StepCursor<'a> {
+    pub fn new(steps: &'a Steps) -> StepCursor<'a> {
+        StepCursor {
+            steps,
+            len: steps.len(),
+            next_t: i64::MIN,
+            next_i: usize::MAX,
+        }
+    }
+
+    /// The step at `t`, if `t` is a step timestamp.
+    #[inline]
+    pub fn index(&mut self, t: i64) -> Option<usize> {
+        let i = if t == self.next_t && self.next_i < self.len {
+            self.next_i
+        } else {
+            self.steps.index(t)?
+        };
+        self.next_t = t.wrapping_add(self.steps.interval);
+        self.next_i = i + 1;
+        Some(i)
+    }
+}
+
+/// The `(step index, value)` of each point of `points`, in time order. Points are
+/// expected at step timestamps; one that is not is skipped.
 pub(crate) fn step_points<'a>(
     steps: &'a Steps,
     points: &'a [FPoint],
 ) -> impl Iterator<Item = (usize, f64)> + 'a {
-    let len = steps.len();
-    let mut next_t = i64::MIN;
-    let mut next_i = usize::MAX;
-    points.iter().filter_map(move |p| {
-        let i = if p.t == next_t && next_i < len {
-            next_i
-        } else {
-            steps.index(p.t)?
-        };
-        next_t = p.t.wrapping_add(steps.interval);
-        next_i = i + 1;
-        Some((i, p.f))
-    })
+    let mut cursor = StepCursor::new(steps);
+    points
+        .iter()
+        .filter_map(move |p| cursor.index(p.t).map(|i| (i, p.f)))
 }
 
 /// A subset of a label set's names: the grouping of an aggregation (`by`/`without`) or the

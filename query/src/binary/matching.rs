@@ -32,13 +32,13 @@
 //! name removal, drop `__name__`.
 
 use ember_storage::labels::METRIC_NAME;
-use ember_storage::Labels;
+use ember_storage::{Labels, LabelsBuilder};
 use hashbrown::HashMap;
 use promql_parser::parser::{BinModifier, LabelModifier, VectorMatchCardinality};
 
-use crate::aggregate::shared::{step_points, Interner, Selection};
+use crate::aggregate::shared::{step_points, Interner, Selection, StepCursor};
 use crate::error::QueryError;
-use crate::value::{Series, Steps};
+use crate::value::{FPoint, Series, Steps};
 
 use super::output::Output;
 use super::{elem, merge_equal_labels, BinCtx, Op, SetOp, SAME_LABELSET};
@@ -101,12 +101,21 @@ impl Matching {
     }
 
     /// Result labels of pairing `many` with `one` (see the module documentation).
-    fn result_metric(&self, many: &Labels, one: &Labels, drop_name: bool) -> Labels {
+    fn result_metric(
+        &self,
+        many: &Labels,
+        one: &Labels,
+        drop_name: bool,
+        b: &mut LabelsBuilder,
+    ) -> Labels {
         let include = self.include();
         if !drop_name && self.card != Card::OneToOne && include.is_empty() {
             return many.clone();
         }
-        let mut b = many.builder();
+        b.reset();
+        for l in many.iter() {
+            b.push(l.name, l.value);
+        }
         if drop_name {
             b.del(METRIC_NAME);
         }
@@ -146,33 +155,95 @@ fn signatures(m: &Matching, lhs: &[Series], rhs: &[Series]) -> (Vec<u32>, Vec<u3
     (l, r, interner.len())
 }
 
-/// Per signature, the sorted steps at which one side has a sample with it.
-fn steps_by_sig(series: &[Series], sigs: &[u32], nsigs: usize, steps: &Steps) -> Vec<Vec<u32>> {
-    let mut by_sig: Vec<Vec<u32>> = vec![Vec::new(); nsigs];
-    let mut shared = vec![false; nsigs];
-    for (s, &g) in series.iter().zip(sigs) {
-        let list = &mut by_sig[g as usize];
-        shared[g as usize] |= !list.is_empty();
-        list.extend(step_points(steps, &s.floats).map(|(i, _)| i as u32));
-    }
-    for (list, shared) in by_sig.iter_mut().zip(shared) {
-        if shared {
-            list.sort_unstable();
-            list.dedup();
-        }
-    }
-    by_sig
+/// When one side has samples with each signature: series bucketed by signature, and for
+/// signatures several series share, the union of their timestamps.
+struct Presence<'a> {
+    series: &'a [Series],
+    order: Vec<u32>,
+    offsets: Vec<u32>,
+    merged: HashMap<u32, Vec<i64>>,
 }
 
-/// Whether each step of `series` (one side) has a sample.
-fn present_steps(series: &[Series], steps: &Steps) -> Vec<bool> {
-    let mut present = vec![false; steps.len()];
-    for s in series {
-        for (i, _) in step_points(steps, &s.floats) {
-            present[i] = true;
+/// The timestamps (sorted) at which a side has a sample with some signature.
+#[derive(Clone, Copy)]
+enum Times<'a> {
+    None,
+    One(&'a [FPoint]),
+    Many(&'a [i64]),
+}
+
+impl<'a> Presence<'a> {
+    fn new(series: &'a [Series], sigs: &[u32], nsigs: usize) -> Presence<'a> {
+        let (order, offsets) = bucket(sigs, nsigs);
+        let mut merged = HashMap::new();
+        for g in 0..nsigs {
+            let members = &order[offsets[g] as usize..offsets[g + 1] as usize];
+            if members.len() > 1 {
+                let mut ts: Vec<i64> = members
+                    .iter()
+                    .flat_map(|&m| series[m as usize].floats.iter().map(|p| p.t))
+                    .collect();
+                ts.sort_unstable();
+                ts.dedup();
+                merged.insert(g as u32, ts);
+            }
+        }
+        Presence {
+            series,
+            order,
+            offsets,
+            merged,
         }
     }
-    present
+
+    fn times(&self, g: u32) -> Times<'_> {
+        let members =
+            &self.order[self.offsets[g as usize] as usize..self.offsets[g as usize + 1] as usize];
+        match members {
+            [] => Times::None,
+            [m] => Times::One(&self.series[*m as usize].floats),
+            _ => self
+                .merged
+                .get(&g)
+                .map_or(Times::None, |ts| Times::Many(ts)),
+        }
+    }
+}
+
+impl Times<'_> {
+    /// Whether `t` is among the times; calls must come with increasing `t`, `at` keeps
+    /// the position between calls.
+    #[inline]
+    fn contains(&self, t: i64, at: &mut usize) -> bool {
+        match self {
+            Times::None => false,
+            Times::One(points) => {
+                while *at < points.len() && points[*at].t < t {
+                    *at += 1;
+                }
+                *at < points.len() && points[*at].t == t
+            }
+            Times::Many(ts) => {
+                while *at < ts.len() && ts[*at] < t {
+                    *at += 1;
+                }
+                *at < ts.len() && ts[*at] == t
+            }
+        }
+    }
+}
+
+/// Keeps, in place, the points of `s` at step timestamps where `other` has (`keep_if_present`)
+/// or lacks a sample with the same signature.
+fn retain_by_presence(
+    floats: &mut Vec<FPoint>,
+    other: Times<'_>,
+    keep_if_present: bool,
+    steps: &Steps,
+) {
+    let mut at = 0;
+    floats
+        .retain(|p| steps.index(p.t).is_some() && other.contains(p.t, &mut at) == keep_if_present);
 }
 
 /// A binary operation between two instant vectors.
@@ -198,8 +269,8 @@ pub(super) fn vector_vector(
 
 fn set_operation(
     op: SetOp,
-    lhs: Vec<Series>,
-    rhs: Vec<Series>,
+    mut lhs: Vec<Series>,
+    mut rhs: Vec<Series>,
     m: &Matching,
     ctx: &BinCtx<'_>,
 ) -> Result<Vec<Series>, QueryError> {
@@ -207,54 +278,35 @@ fn set_operation(
     let (lsig, rsig, nsigs) = signatures(m, &lhs, &rhs);
     let mut out = Output::new(merge_equal_labels(ctx));
     match op {
-        SetOp::And => {
-            let rsteps = steps_by_sig(&rhs, &rsig, nsigs, &steps);
-            filter_by_presence(&mut out, lhs, &lsig, &rsteps, true, &steps);
+        // Left samples where the right side has (`and`) or lacks (`unless`) the signature.
+        SetOp::And | SetOp::Unless => {
+            let right = Presence::new(&rhs, &rsig, nsigs);
+            for (s, &g) in lhs.iter_mut().zip(&lsig) {
+                retain_by_presence(&mut s.floats, right.times(g), op == SetOp::And, &steps);
+            }
         }
-        SetOp::Unless => {
-            let rsteps = steps_by_sig(&rhs, &rsig, nsigs, &steps);
-            filter_by_presence(&mut out, lhs, &lsig, &rsteps, false, &steps);
-        }
+        // Every left sample, and the right ones whose signature the left side lacks.
         SetOp::Or => {
-            let lsteps = steps_by_sig(&lhs, &lsig, nsigs, &steps);
-            for s in lhs {
-                let id = out.open(s.metric);
-                for p in &s.floats {
-                    if steps.index(p.t).is_some() {
-                        out.push(id, p.t, p.f, s.drop_name);
-                    }
+            {
+                let left = Presence::new(&lhs, &lsig, nsigs);
+                for (s, &g) in rhs.iter_mut().zip(&rsig) {
+                    retain_by_presence(&mut s.floats, left.times(g), false, &steps);
                 }
             }
-            filter_by_presence(&mut out, rhs, &rsig, &lsteps, false, &steps);
+            for s in &mut lhs {
+                s.floats.retain(|p| steps.index(p.t).is_some());
+            }
+        }
+    }
+    for s in lhs {
+        out.adopt(s.metric, s.floats, s.drop_name);
+    }
+    if op == SetOp::Or {
+        for s in rhs {
+            out.adopt(s.metric, s.floats, s.drop_name);
         }
     }
     out.finish().map_err(|_| QueryError::exec(SAME_LABELSET))
-}
-
-/// Adds the samples of `side` at steps where the other side has (`keep_if_present`) or
-/// lacks a sample with the same signature; `other` lists those steps per signature.
-fn filter_by_presence(
-    out: &mut Output,
-    side: Vec<Series>,
-    sigs: &[u32],
-    other: &[Vec<u32>],
-    keep_if_present: bool,
-    steps: &Steps,
-) {
-    for (s, &g) in side.into_iter().zip(sigs) {
-        let present = &other[g as usize];
-        let mut p = 0;
-        let id = out.open(s.metric);
-        for (i, f) in step_points(steps, &s.floats) {
-            while p < present.len() && (present[p] as usize) < i {
-                p += 1;
-            }
-            let has = p < present.len() && present[p] as usize == i;
-            if has == keep_if_present {
-                out.push(id, steps.ts(i), f, s.drop_name);
-            }
-        }
-    }
 }
 
 /// An error Prometheus would raise at `step`; `rank` orders errors within one step.
@@ -276,6 +328,10 @@ fn earliest(a: Option<Failure>, b: Option<Failure>) -> Option<Failure> {
 }
 
 /// Arithmetic or comparison between two vectors.
+///
+/// A "many" sample and the "one" sample it matches are both present at their step, so
+/// that step has samples on both sides: only the duplicate check on the "one" side needs
+/// to know separately where the "many" side has samples.
 struct Join<'a> {
     op: Op,
     return_bool: bool,
@@ -293,8 +349,6 @@ struct Join<'a> {
     /// For signatures with several "one"-side series: per step, the first one present
     /// (`NONE` if none) and its value.
     resolved: HashMap<u32, Vec<(u32, f64)>>,
-    /// Steps at which both sides have samples; only those are evaluated.
-    active: Vec<bool>,
 }
 
 impl<'a> Join<'a> {
@@ -306,11 +360,7 @@ impl<'a> Join<'a> {
         m: &'a Matching,
         ctx: &'a BinCtx<'a>,
     ) -> Join<'a> {
-        let steps = ctx.steps;
         let (lsig, rsig, nsigs) = signatures(m, lhs, rhs);
-        let lp = present_steps(lhs, &steps);
-        let rp = present_steps(rhs, &steps);
-        let active = lp.iter().zip(&rp).map(|(&l, &r)| l && r).collect();
         let swapped = matches!(m.card, Card::OneToMany(_));
         let (many, one, many_sig, one_sig) = if swapped {
             (rhs, lhs, rsig, lsig)
@@ -323,7 +373,7 @@ impl<'a> Join<'a> {
             return_bool,
             m,
             ctx,
-            steps,
+            steps: ctx.steps,
             many,
             one,
             swapped,
@@ -331,7 +381,6 @@ impl<'a> Join<'a> {
             one_order,
             one_offsets,
             resolved: HashMap::new(),
-            active,
         }
     }
 
@@ -341,16 +390,28 @@ impl<'a> Join<'a> {
     }
 
     /// Resolves signatures shared by several "one"-side series to one series per step,
-    /// and finds the first step (and pair) at which two of them are present at once.
+    /// and finds the first step (and pair) at which two of them are present at once
+    /// while the "many" side has samples.
     fn resolve_shared_one_sigs(&mut self) -> Option<Failure> {
         let n = self.steps.len();
+        let nsigs = self.one_offsets.len() - 1;
+        let mut many_present: Option<Vec<bool>> = None;
         // (step, the duplicate's input index, the first series' input index)
         let mut worst: Option<(usize, u32, u32)> = None;
-        for g in 0..self.one_offsets.len() - 1 {
+        for g in 0..nsigs {
             let members = self.one_members(g as u32);
             if members.len() < 2 {
                 continue;
             }
+            let many_present = many_present.get_or_insert_with(|| {
+                let mut present = vec![false; n];
+                for s in self.many {
+                    for (i, _) in step_points(&self.steps, &s.floats) {
+                        present[i] = true;
+                    }
+                }
+                present
+            });
             let mut first = vec![(NONE, 0.0); n];
             let mut second = vec![NONE; n];
             for &r in members {
@@ -362,13 +423,10 @@ impl<'a> Join<'a> {
                     }
                 }
             }
-            for i in 0..n {
-                if self.active[i] && second[i] != NONE {
-                    let cand = (i, second[i], first[i].0);
-                    if worst.is_none_or(|w| (cand.0, cand.1) < (w.0, w.1)) {
-                        worst = Some(cand);
-                    }
-                    break;
+            if let Some(i) = (0..n).find(|&i| many_present[i] && second[i] != NONE) {
+                let cand = (i, second[i], first[i].0);
+                if worst.is_none_or(|w| (cand.0, cand.1) < (w.0, w.1)) {
+                    worst = Some(cand);
                 }
             }
             self.resolved.insert(g as u32, first);
@@ -391,24 +449,32 @@ impl<'a> Join<'a> {
         })
     }
 
-    /// Calls `f(step, one series, one value, many value)` for every step at which "many"
-    /// series `mi` has a sample, the step is active, and a "one" series matches.
-    fn for_each_match(&self, mi: usize, mut f: impl FnMut(usize, u32, f64, f64)) {
+    /// Calls `f(t, one series, one value, many value)` for every sample of "many" series
+    /// `mi` that a "one" series matches.
+    #[inline]
+    fn for_each_match(&self, mi: usize, mut f: impl FnMut(i64, u32, f64, f64)) {
         let g = self.many_sig[mi];
         let members = self.one_members(g);
         let many = &self.many[mi].floats;
         match members {
             [] => {}
             [r] => {
-                let mut ones = step_points(&self.steps, &self.one[*r as usize].floats).peekable();
-                for (i, mf) in step_points(&self.steps, many) {
-                    while ones.next_if(|&(j, _)| j < i).is_some() {}
-                    if let Some(&(j, of)) = ones.peek() {
-                        if j == i && self.active[i] {
-                            f(i, *r, of, mf);
-                        }
+                // Merge the two point lists by timestamp.
+                let ones = &self.one[*r as usize].floats;
+                let mut cursor = StepCursor::new(&self.steps);
+                let (mut a, mut b) = (0, 0);
+                while a < many.len() && b < ones.len() {
+                    let (p, q) = (many[a], ones[b]);
+                    if p.t < q.t {
+                        a += 1;
+                    } else if p.t > q.t {
+                        b += 1;
                     } else {
-                        break;
+                        if cursor.index(p.t).is_some() {
+                            f(p.t, *r, q.f, p.f);
+                        }
+                        a += 1;
+                        b += 1;
                     }
                 }
             }
@@ -416,10 +482,13 @@ impl<'a> Join<'a> {
                 let Some(resolved) = self.resolved.get(&g) else {
                     return;
                 };
-                for (i, mf) in step_points(&self.steps, many) {
-                    let (r, of) = resolved[i];
-                    if r != NONE && self.active[i] {
-                        f(i, r, of, mf);
+                let mut cursor = StepCursor::new(&self.steps);
+                for p in many {
+                    if let Some(i) = cursor.index(p.t) {
+                        let (r, of) = resolved[i];
+                        if r != NONE {
+                            f(p.t, r, of, p.f);
+                        }
                     }
                 }
             }
@@ -432,6 +501,7 @@ impl<'a> Join<'a> {
             self.return_bool && !self.ctx.delayed_name_removal || matches!(self.op, Op::Arith(_));
         let grouped = matches!(self.m.card, Card::ManyToOne(_) | Card::OneToMany(_));
         let mut out = Output::new(merge_equal_labels(self.ctx));
+        let mut builder = LabelsBuilder::new();
         // Many-to-one: the result label set (numbered) of each (many, one) pair.
         let mut result_ids = HashMap::<Labels, u32>::new();
         // (many series, one series) -> result label set id, for grouped matching.
@@ -443,10 +513,11 @@ impl<'a> Join<'a> {
         if grouped {
             clashing_sigs = vec![false; self.one_offsets.len() - 1];
         }
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
         for mi in 0..self.many.len() {
             let mut current: Option<(u32, u32)> = None; // (one series, output series)
-            let mut pairs: Vec<(u32, u32)> = Vec::new();
-            self.for_each_match(mi, |i, r, of, mf| {
+            pairs.clear();
+            self.for_each_match(mi, |t, r, of, mf| {
                 let id = match current {
                     Some((cr, id)) if cr == r => id,
                     _ => {
@@ -454,20 +525,20 @@ impl<'a> Join<'a> {
                             &self.many[mi].metric,
                             &self.one[r as usize].metric,
                             drop_name,
+                            &mut builder,
                         );
                         if grouped {
                             let next = result_ids.len() as u32;
                             let rid = *result_ids.entry(metric.clone()).or_insert(next);
                             pairs.push((r, rid));
                         }
-                        let id = out.open(metric);
+                        let id = out.open(metric, self.many[mi].floats.len());
                         current = Some((r, id));
                         id
                     }
                 };
                 let (l, rv) = if self.swapped { (of, mf) } else { (mf, of) };
                 let (v, keep) = elem(self.op, l, rv);
-                let t = self.steps.ts(i);
                 if self.return_bool {
                     out.push(id, t, if keep { 1.0 } else { 0.0 }, true);
                 } else if keep {
@@ -475,7 +546,7 @@ impl<'a> Join<'a> {
                 }
             });
             let g = self.many_sig[mi];
-            for (r, rid) in pairs {
+            for &(r, rid) in &pairs {
                 pair_results.insert((mi as u32, r), rid);
                 let owner = *owners.entry((g, rid)).or_insert(mi as u32);
                 if owner != mi as u32 {
@@ -507,6 +578,7 @@ impl<'a> Join<'a> {
 
     /// The first step at which two "many"-side series of one signature match the same
     /// "one" sample (one-to-one) or give the same result labels (many-to-one).
+    ///
     /// `clashing_sigs` (many-to-one) tells which signatures had one result label set
     /// produced by two series; only those can fail.
     fn multiple_matches(
@@ -520,6 +592,7 @@ impl<'a> Join<'a> {
         let mut mark = vec![NONE; n];
         let mut hits: Vec<(usize, u32)> = Vec::new();
         let mut first: Option<usize> = None;
+        let steps = self.steps;
         for g in 0..many_offsets.len() - 1 {
             let members = &many_order[many_offsets[g] as usize..many_offsets[g + 1] as usize];
             if members.len() < 2 || self.one_members(g as u32).is_empty() {
@@ -527,7 +600,8 @@ impl<'a> Join<'a> {
             }
             if one_to_one {
                 for &mi in members {
-                    self.for_each_match(mi as usize, |i, _, _, _| {
+                    self.for_each_match(mi as usize, |t, _, _, _| {
+                        let Some(i) = steps.index(t) else { return };
                         if mark[i] == g as u32 {
                             first = Some(first.map_or(i, |f| f.min(i)));
                         }
@@ -540,8 +614,9 @@ impl<'a> Join<'a> {
                 }
                 hits.clear();
                 for &mi in members {
-                    self.for_each_match(mi as usize, |i, r, _, _| {
-                        if let Some(&rid) = pair_results.get(&(mi, r)) {
+                    self.for_each_match(mi as usize, |t, r, _, _| {
+                        if let (Some(i), Some(&rid)) = (steps.index(t), pair_results.get(&(mi, r)))
+                        {
                             hits.push((i, rid));
                         }
                     });

@@ -29,9 +29,9 @@ use promql_parser::parser::BinModifier;
 use crate::annotations::Annotations;
 use crate::error::QueryError;
 use crate::positions::Positions;
-use crate::value::{Series, StepValue, Steps};
+use crate::value::{FPoint, Series, StepValue, Steps};
 
-use crate::aggregate::shared::step_points;
+use crate::aggregate::shared::StepCursor;
 use output::Output;
 
 /// What a binary operation may need besides its operands.
@@ -251,25 +251,41 @@ fn vector_scalar(
         } else {
             s.metric
         };
-        let id = out.open(metric);
-        for (i, f) in step_points(&steps, &s.floats) {
+        // Computed in place: the input's point buffer becomes the result's.
+        let mut floats = s.floats;
+        let mut cursor = StepCursor::new(&steps);
+        let mut kept = 0;
+        for r in 0..floats.len() {
+            let p = floats[r];
+            let Some(i) = cursor.index(p.t) else {
+                continue;
+            };
             let sv = scalar[i];
-            let (l, r) = if swap { (sv, f) } else { (f, sv) };
-            let t = steps.ts(i);
-            match (op, cmp) {
-                (Op::Arith(a), _) => out.push(id, t, a.apply(l, r), drop_name),
+            let (l, rv) = if swap { (sv, p.f) } else { (p.f, sv) };
+            let f = match (op, cmp) {
+                (Op::Arith(a), _) => a.apply(l, rv),
                 (_, Some(c)) => {
-                    let keep = c.test(l, r);
+                    let keep = c.test(l, rv);
                     if return_bool {
-                        out.push(id, t, if keep { 1.0 } else { 0.0 }, drop_name);
+                        if keep {
+                            1.0
+                        } else {
+                            0.0
+                        }
                     } else if keep {
                         // A filter keeps the vector's value, whichever side it is on.
-                        out.push(id, t, f, drop_name);
+                        p.f
+                    } else {
+                        continue;
                     }
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            floats[kept] = FPoint { t: p.t, f };
+            kept += 1;
         }
+        floats.truncate(kept);
+        out.adopt(metric, floats, drop_name);
     }
     out.finish().map_err(|_| QueryError::exec(SAME_LABELSET))
 }

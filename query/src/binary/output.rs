@@ -39,29 +39,48 @@ impl Output {
         }
     }
 
-    /// The series to add samples labelled `metric` to.
-    pub fn open(&mut self, metric: Labels) -> u32 {
+    /// The series to add samples labelled `metric` to; `capacity` is a hint of how many.
+    pub fn open(&mut self, metric: Labels, capacity: usize) -> u32 {
         let next = self.series.len() as u32;
-        let id = if self.merge {
+        let metric = if self.merge {
             match self.by_labels.entry(metric) {
                 hashbrown::hash_map::Entry::Occupied(e) => return *e.get(),
                 hashbrown::hash_map::Entry::Vacant(e) => {
-                    let metric = e.key().clone();
                     e.insert(next);
-                    metric
+                    // The label set lives in the map until `finish`.
+                    Labels::empty()
                 }
             }
         } else {
             metric
         };
         self.series.push(OutSeries {
-            metric: id,
-            floats: Vec::new(),
+            metric,
+            floats: Vec::with_capacity(capacity),
             drop_name: false,
             first_t: i64::MAX,
             in_order: true,
         });
         next
+    }
+
+    /// Adds a whole series (points in time order, all flagged `drop_name`), reusing its
+    /// point buffer when its label set is new.
+    pub fn adopt(&mut self, metric: Labels, floats: Vec<FPoint>, drop_name: bool) {
+        if floats.is_empty() {
+            return;
+        }
+        let id = self.open(metric, 0);
+        let s = &mut self.series[id as usize];
+        if s.floats.is_empty() {
+            s.first_t = floats[0].t;
+            s.drop_name = drop_name;
+            s.floats = floats;
+        } else {
+            for p in floats {
+                self.push(id, p.t, p.f, drop_name);
+            }
+        }
     }
 
     /// Adds a sample at `t` to series `id`.
@@ -84,6 +103,9 @@ impl Output {
     /// samples share a label set.
     pub fn finish(self) -> Result<Vec<Series>, i64> {
         let mut series = self.series;
+        for (metric, id) in self.by_labels {
+            series[id as usize].metric = metric;
+        }
         let mut duplicate_at: Option<i64> = None;
         for s in series.iter_mut().filter(|s| !s.in_order) {
             s.floats.sort_by_key(|p| p.t);
@@ -115,9 +137,9 @@ mod tests {
     #[test]
     fn merges_equal_label_sets_at_different_steps() {
         let mut o = Output::new(true);
-        let a = o.open(labels!("job" => "api"));
+        let a = o.open(labels!("job" => "api"), 0);
         o.push(a, 20, 4.0, true);
-        let b = o.open(labels!("job" => "api"));
+        let b = o.open(labels!("job" => "api"), 0);
         assert_eq!(a, b);
         o.push(b, 10, 2.0, false);
         let got = o.finish().unwrap();
@@ -133,26 +155,42 @@ mod tests {
     #[test]
     fn equal_label_sets_at_one_step_fail_at_the_earliest() {
         let mut o = Output::new(true);
-        let a = o.open(labels!("job" => "api"));
+        let a = o.open(labels!("job" => "api"), 0);
         o.push(a, 10, 1.0, false);
         o.push(a, 30, 1.0, false);
-        let b = o.open(labels!("job" => "api"));
+        let b = o.open(labels!("job" => "api"), 0);
         o.push(b, 30, 2.0, false);
-        let c = o.open(labels!("job" => "db"));
+        let c = o.open(labels!("job" => "db"), 0);
         o.push(c, 20, 1.0, false);
-        let d = o.open(labels!("job" => "db"));
+        let d = o.open(labels!("job" => "db"), 0);
         o.push(d, 20, 1.0, false);
+        assert_eq!(o.finish().unwrap_err(), 20);
+    }
+
+    #[test]
+    fn adopted_series_merge_too() {
+        let mut o = Output::new(true);
+        o.adopt(labels!("a" => "1"), vec![FPoint { t: 20, f: 2.0 }], true);
+        o.adopt(labels!("a" => "1"), vec![FPoint { t: 10, f: 1.0 }], false);
+        o.adopt(labels!("a" => "2"), vec![], false);
+        let got = o.finish().unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].floats.len(), 2);
+        assert!(!got[0].drop_name);
+        let mut o = Output::new(true);
+        o.adopt(labels!("a" => "1"), vec![FPoint { t: 20, f: 2.0 }], true);
+        o.adopt(labels!("a" => "1"), vec![FPoint { t: 20, f: 1.0 }], false);
         assert_eq!(o.finish().unwrap_err(), 20);
     }
 
     #[test]
     fn without_merging_every_open_is_a_series() {
         let mut o = Output::new(false);
-        let a = o.open(labels!("job" => "api"));
-        let b = o.open(labels!("job" => "api"));
+        let a = o.open(labels!("job" => "api"), 0);
+        let b = o.open(labels!("job" => "api"), 0);
         o.push(a, 10, 1.0, false);
         o.push(b, 10, 2.0, false);
-        let _empty = o.open(labels!("job" => "x"));
+        let _empty = o.open(labels!("job" => "x"), 0);
         assert_eq!(o.finish().unwrap().len(), 2);
     }
 }
