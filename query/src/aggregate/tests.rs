@@ -926,3 +926,405 @@ fn param_stats_follow_go_min_max() {
     let s = ParamStats::of(&[2.0, -3.0, 5.0]);
     assert_eq!((s.min, s.max, s.any_nan), (-3.0, 5.0, false));
 }
+
+/// Aggregations against a step-by-step reference written after Prometheus's
+/// `rangeEvalAgg`/`aggregation`/`aggregationK`/`aggregationCountValues`: at each step
+/// visit the input series in order, fold each sample into its group's state, and emit.
+/// The series-major implementation must give the same series, points (bit for bit) and
+/// name-dropping flags.
+mod reference {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Copy, Debug)]
+    struct St {
+        v: f64,
+        c: f64,
+        mean: f64,
+        n: f64,
+        inc: bool,
+    }
+
+    fn kahan(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+        let t = sum + inc;
+        if t.is_infinite() {
+            (t, 0.0)
+        } else if sum.abs() >= inc.abs() {
+            (t, c + ((sum - t) + inc))
+        } else {
+            (t, c + ((inc - t) + sum))
+        }
+    }
+
+    fn first(op: u16, f: f64) -> St {
+        let mut s = St {
+            v: f,
+            c: 0.0,
+            mean: f,
+            n: 1.0,
+            inc: false,
+        };
+        if op == T_STDDEV || op == T_STDVAR {
+            s.v = if f.is_nan() || f.is_infinite() {
+                f64::NAN
+            } else {
+                0.0
+            };
+        }
+        s
+    }
+
+    fn add(op: u16, s: &mut St, f: f64) {
+        match op {
+            T_SUM => (s.v, s.c) = kahan(f, s.v, s.c),
+            T_AVG => {
+                s.n += 1.0;
+                if !s.inc {
+                    let (v, c) = kahan(f, s.v, s.c);
+                    if !v.is_infinite() {
+                        (s.v, s.c) = (v, c);
+                        return;
+                    }
+                    s.inc = true;
+                    s.mean = s.v / (s.n - 1.0);
+                    s.c /= s.n - 1.0;
+                }
+                let q = (s.n - 1.0) / s.n;
+                (s.mean, s.c) = kahan(f / s.n, q * s.mean, q * s.c);
+            }
+            T_MAX if s.v < f || s.v.is_nan() => s.v = f,
+            T_MIN if s.v > f || s.v.is_nan() => s.v = f,
+            T_COUNT => s.n += 1.0,
+            T_STDDEV | T_STDVAR => {
+                s.n += 1.0;
+                let d = f - s.mean;
+                s.mean += d / s.n;
+                s.v += d * (f - s.mean);
+            }
+            _ => {}
+        }
+    }
+
+    fn value(op: u16, s: &St) -> f64 {
+        match op {
+            T_SUM => s.v + s.c,
+            T_AVG if s.inc => s.mean + s.c,
+            T_AVG => s.v / s.n + s.c / s.n,
+            T_COUNT => s.n,
+            T_GROUP => 1.0,
+            T_STDVAR => s.v / s.n,
+            T_STDDEV => (s.v / s.n).sqrt(),
+            _ => s.v,
+        }
+    }
+
+    fn group_labels(g: &Grouping, m: &Labels) -> Labels {
+        let mut b = m.builder();
+        match g {
+            Grouping::All => return Labels::empty(),
+            Grouping::By(names) => {
+                b.retain(|n, _| names.iter().any(|x| x == n));
+            }
+            Grouping::Without(names) => {
+                b.retain(|n, _| n != "__name__" && !names.iter().any(|x| x == n));
+            }
+        }
+        b.labels()
+    }
+
+    type Out = Vec<(String, Vec<(i64, u64)>, bool)>;
+
+    /// A reference output series: labels, points, name-dropping flag.
+    type RefSeries = (Labels, Vec<(i64, f64)>, bool);
+
+    fn norm(out: Vec<Series>, sort: bool) -> Out {
+        let mut v: Out = out
+            .into_iter()
+            .map(|s| {
+                (
+                    s.metric.to_string(),
+                    s.floats.iter().map(|p| (p.t, p.f.to_bits())).collect(),
+                    s.drop_name,
+                )
+            })
+            .collect();
+        if sort {
+            v.sort();
+        }
+        v
+    }
+
+    /// Prometheus's evaluation, step by step. `param` is per step.
+    fn reference(op: u16, param: &[f64], input: &[Series], g: &Grouping, steps: Steps) -> Out {
+        let keys: Vec<Labels> = input.iter().map(|s| group_labels(g, &s.metric)).collect();
+        let mut order: Vec<Labels> = Vec::new();
+        for k in &keys {
+            if !order.contains(k) {
+                order.push(k.clone());
+            }
+        }
+        let instant = !steps.is_range();
+        let mut out: Vec<RefSeries> = Vec::new();
+        let file = |out: &mut Vec<RefSeries>,
+                    m: &Labels,
+                    t: i64,
+                    f: f64,
+                    d: bool,
+                    overwrite_flag: bool| {
+            if !instant {
+                if let Some(e) = out.iter_mut().find(|e| &e.0 == m) {
+                    e.1.push((t, f));
+                    if overwrite_flag {
+                        e.2 = d;
+                    }
+                    return;
+                }
+            }
+            out.push((m.clone(), vec![(t, f)], d));
+        };
+        for (i, t) in steps.iter().enumerate() {
+            let present: Vec<(usize, f64)> = input
+                .iter()
+                .enumerate()
+                .filter_map(|(si, s)| s.floats.iter().find(|p| p.t == t).map(|p| (si, p.f)))
+                .collect();
+            match op {
+                T_TOPK | T_BOTTOMK | T_LIMITK => {
+                    let k = (param[i] as i64).min(input.len() as i64);
+                    if k < 1 {
+                        continue;
+                    }
+                    for key in &order {
+                        let mut members: Vec<(usize, f64)> = present
+                            .iter()
+                            .copied()
+                            .filter(|&(si, _)| &keys[si] == key)
+                            .collect();
+                        // Distinct values (the generator ensures it): the k best, best first,
+                        // NaN last.
+                        let rank = |f: f64| {
+                            if f.is_nan() {
+                                f64::INFINITY
+                            } else if op == T_TOPK {
+                                -f
+                            } else {
+                                f
+                            }
+                        };
+                        if op != T_LIMITK {
+                            members.sort_by(|a, b| rank(a.1).partial_cmp(&rank(b.1)).unwrap());
+                        }
+                        for &(si, f) in members.iter().take(k as usize) {
+                            file(
+                                &mut out,
+                                &input[si].metric,
+                                t,
+                                f,
+                                input[si].drop_name,
+                                false,
+                            );
+                        }
+                    }
+                }
+                T_COUNT_VALUES => {
+                    let mut counts: Vec<(Labels, f64)> = Vec::new();
+                    for &(si, f) in &present {
+                        let mut b = input[si].metric.builder();
+                        b.set("v", &ember_storage::numfmt::format_f(f));
+                        let with_value = b.labels();
+                        let g2 = match g {
+                            Grouping::All => Grouping::By(vec!["v".into()]),
+                            Grouping::By(n) => {
+                                let mut n = n.clone();
+                                n.push("v".into());
+                                Grouping::By(n)
+                            }
+                            w => w.clone(),
+                        };
+                        let key = group_labels(&g2, &with_value);
+                        match counts.iter_mut().find(|c| c.0 == key) {
+                            Some(c) => c.1 += 1.0,
+                            None => counts.push((key, 1.0)),
+                        }
+                    }
+                    for (m, n) in counts {
+                        file(&mut out, &m, t, n, false, false);
+                    }
+                }
+                _ => {
+                    for key in &order {
+                        let mut st: Option<(St, bool)> = None;
+                        let mut vals = Vec::new();
+                        for &(si, f) in present.iter().filter(|&&(si, _)| &keys[si] == key) {
+                            vals.push(f);
+                            match &mut st {
+                                None => st = Some((first(op, f), input[si].drop_name)),
+                                Some((s, d)) => {
+                                    add(op, s, f);
+                                    *d |= input[si].drop_name;
+                                }
+                            }
+                        }
+                        if let Some((s, d)) = st {
+                            let v = if op == T_QUANTILE {
+                                super::fold::quantile_of(param[i], &mut vals)
+                            } else {
+                                value(op, &s)
+                            };
+                            file(&mut out, key, t, v, d, true);
+                        }
+                    }
+                }
+            }
+        }
+        let series: Vec<Series> = out
+            .into_iter()
+            .map(|(m, pts, d)| {
+                let mut s = series(m, &pts);
+                s.drop_name = d;
+                s
+            })
+            .collect();
+        norm(series, !instant || op == T_LIMITK || op == T_COUNT_VALUES)
+    }
+
+    fn input(nsteps: usize) -> impl Strategy<Value = Vec<Series>> {
+        let value = prop_oneof![
+            8 => (-20i32..20).prop_map(f64::from),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(9.9e307),
+            1 => Just(-9.9e307),
+            1 => Just(1e100),
+        ];
+        let one = (
+            prop_oneof![Just("m"), Just("n")],
+            proptest::option::of(prop_oneof![Just("1"), Just("2")]),
+            proptest::option::of(prop_oneof![Just("1"), Just("2")]),
+            proptest::collection::vec(proptest::option::of(value), nsteps),
+            any::<bool>(),
+        );
+        proptest::collection::vec(one, 0..7).prop_map(|v| {
+            let mut seen = std::collections::HashSet::new();
+            v.into_iter()
+                .filter_map(|(name, a, b, vals, drop)| {
+                    let mut p = vec![("__name__", name)];
+                    p.extend(a.map(|a| ("a", a)));
+                    p.extend(b.map(|b| ("b", b)));
+                    let metric = Labels::from_pairs(p);
+                    if !seen.insert(metric.clone()) {
+                        return None;
+                    }
+                    let pts: Vec<(i64, f64)> = vals
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| v.map(|v| (i as i64 * 10, v)))
+                        .collect();
+                    let mut s = series(metric, &pts);
+                    s.drop_name = drop;
+                    Some(s)
+                })
+                .collect()
+        })
+    }
+
+    fn grouping() -> impl Strategy<Value = Grouping> {
+        let names = proptest::sample::subsequence(vec!["__name__", "a", "b"], 0..=2)
+            .prop_map(|v| v.into_iter().map(String::from).collect::<Vec<_>>());
+        prop_oneof![
+            Just(Grouping::All),
+            names.clone().prop_map(Grouping::By),
+            names.prop_map(Grouping::Without),
+        ]
+    }
+
+    /// Makes each step's values distinct (for topk/bottomk, where ties are broken by
+    /// Prometheus's heap rather than by a sort), keeping at most one NaN.
+    fn distinct(mut input: Vec<Series>) -> Vec<Series> {
+        for (si, s) in input.iter_mut().enumerate() {
+            for p in &mut s.floats {
+                if p.f.is_nan() && si > 0 {
+                    p.f = 0.0;
+                }
+                if !p.f.is_nan() {
+                    p.f = p.f.clamp(-1e6, 1e6) + si as f64 * 1e-3;
+                }
+            }
+        }
+        input
+    }
+
+    fn check(
+        op: u16,
+        param: Vec<f64>,
+        input: Vec<Series>,
+        g: Grouping,
+        steps: Steps,
+    ) -> Result<(), TestCaseError> {
+        let instant = !steps.is_range();
+        let want = reference(op, &param, &input, &g, steps);
+        let p = if op == T_COUNT_VALUES {
+            Some(StepValue::String("v".into()))
+        } else if matches!(op, T_TOPK | T_BOTTOMK | T_LIMITK | T_QUANTILE) {
+            Some(StepValue::Scalar(param))
+        } else {
+            None
+        };
+        let mut r = Run::steps(steps);
+        let got = norm(
+            r.agg(op, p, input, g.clone()).unwrap(),
+            !instant || op == T_LIMITK || op == T_COUNT_VALUES,
+        );
+        prop_assert_eq!(got, want, "op {} grouping {:?}", op, g);
+        Ok(())
+    }
+
+    const OPS: [u16; 13] = [
+        T_SUM,
+        T_AVG,
+        T_MIN,
+        T_MAX,
+        T_COUNT,
+        T_GROUP,
+        T_STDDEV,
+        T_STDVAR,
+        T_QUANTILE,
+        T_TOPK,
+        T_BOTTOMK,
+        T_LIMITK,
+        T_COUNT_VALUES,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn range_matches_reference(
+            (nsteps, input, param) in (1usize..4).prop_flat_map(|n| (
+                Just(n),
+                input(n),
+                proptest::collection::vec(prop_oneof![Just(0.0), Just(0.5), Just(1.0), Just(2.0), Just(3.0)], n),
+            )),
+            op in proptest::sample::select(OPS.to_vec()),
+            g in grouping(),
+        ) {
+            let steps = Steps::range(0, (nsteps as i64 - 1) * 10, 10);
+            let input = if matches!(op, T_TOPK | T_BOTTOMK) { distinct(input) } else { input };
+            let param = if op == T_QUANTILE { param.iter().map(|p| p / 2.0).collect() } else { param };
+            // All k below 1 is an empty result without evaluation; keep it in the test.
+            check(op, param, input, g, steps)?;
+        }
+
+        #[test]
+        fn instant_matches_reference(
+            input in input(1),
+            k in prop_oneof![Just(1.0), Just(2.0), Just(5.0)],
+            op in proptest::sample::select(OPS.to_vec()),
+            g in grouping(),
+        ) {
+            let input = if matches!(op, T_TOPK | T_BOTTOMK) { distinct(input) } else { input };
+            let param = vec![if op == T_QUANTILE { k / 5.0 } else { k }];
+            check(op, param, input, g, Steps::instant(0))?;
+        }
+    }
+}

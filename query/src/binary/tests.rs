@@ -832,3 +832,361 @@ fn fill_modifiers_are_rejected() {
     )
     .is_err());
 }
+
+/// Vector matching against a step-by-step reference written after Prometheus's
+/// `VectorBinop`/`VectorAnd`/`VectorOr`/`VectorUnless` and `rangeEval`: at each step gather
+/// the samples present, match them with hash maps, raise the first error, and file result
+/// samples under their labels. The series-major implementation must agree on every
+/// result and every error message.
+mod reference {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{HashMap, HashSet};
+
+    type Pairs = Vec<(String, String)>;
+
+    /// A reference output series: labels, points, name-dropping flag.
+    type RefSeries = (Pairs, Vec<(i64, f64)>, bool);
+
+    fn pairs(l: &Labels) -> Pairs {
+        l.iter()
+            .map(|p| (p.name.to_string(), p.value.to_string()))
+            .collect()
+    }
+
+    fn to_labels(p: &Pairs) -> Labels {
+        Labels::from_pairs(p.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        op: &'static str,
+        bool_mod: bool,
+        on: bool,
+        names: Vec<&'static str>,
+        /// None: one-to-one; Some((left, include)): group_left/group_right.
+        group: Option<(bool, Vec<&'static str>)>,
+    }
+
+    impl Case {
+        fn query(&self) -> String {
+            let mut q = format!("a {} ", self.op);
+            if self.bool_mod {
+                q.push_str("bool ");
+            }
+            q.push_str(if self.on { "on(" } else { "ignoring(" });
+            q.push_str(&self.names.join(", "));
+            q.push_str(") ");
+            if let Some((left, include)) = &self.group {
+                q.push_str(if *left { "group_left(" } else { "group_right(" });
+                q.push_str(&include.join(", "));
+                q.push_str(") ");
+            }
+            q.push('b');
+            q
+        }
+
+        fn set_op(&self) -> bool {
+            matches!(self.op, "and" | "or" | "unless")
+        }
+
+        fn sig(&self, l: &Pairs) -> Pairs {
+            l.iter()
+                .filter(|(n, _)| {
+                    if self.on {
+                        self.names.contains(&n.as_str())
+                    } else {
+                        n != "__name__" && !self.names.contains(&n.as_str())
+                    }
+                })
+                .cloned()
+                .collect()
+        }
+    }
+
+    type Outcome = Result<Vec<(String, Vec<(i64, u64)>, bool)>, String>;
+
+    /// Prometheus's evaluation, step by step.
+    fn reference(
+        case: &Case,
+        lhs: &[Series],
+        rhs: &[Series],
+        steps: Steps,
+        delayed: bool,
+    ) -> Outcome {
+        let at = |side: &[Series], t: i64| -> Vec<(Pairs, f64, bool)> {
+            side.iter()
+                .filter_map(|s| {
+                    s.floats
+                        .iter()
+                        .find(|p| p.t == t)
+                        .map(|p| (pairs(&s.metric), p.f, s.drop_name))
+                })
+                .collect()
+        };
+        // Output series by labels: points and the drop flag of the first sample.
+        let mut out: Vec<RefSeries> = Vec::new();
+        let mut index: HashMap<Pairs, usize> = HashMap::new();
+        for t in steps.iter() {
+            let ls = at(lhs, t);
+            let rs = at(rhs, t);
+            let mut step_out: Vec<(Pairs, f64, bool)> = Vec::new();
+            if case.set_op() {
+                let rsigs: HashSet<Pairs> = rs.iter().map(|s| case.sig(&s.0)).collect();
+                let lsigs: HashSet<Pairs> = ls.iter().map(|s| case.sig(&s.0)).collect();
+                match case.op {
+                    "and" => {
+                        step_out.extend(ls.into_iter().filter(|s| rsigs.contains(&case.sig(&s.0))))
+                    }
+                    "unless" => {
+                        step_out.extend(ls.into_iter().filter(|s| !rsigs.contains(&case.sig(&s.0))))
+                    }
+                    _ => {
+                        step_out.extend(ls);
+                        step_out
+                            .extend(rs.into_iter().filter(|s| !lsigs.contains(&case.sig(&s.0))));
+                    }
+                }
+            } else if !ls.is_empty() && !rs.is_empty() {
+                let right = matches!(case.group, Some((false, _)));
+                let (many, one) = if right { (rs, ls) } else { (ls, rs) };
+                let mut by_sig: HashMap<Pairs, (Pairs, f64)> = HashMap::new();
+                for (m, f, _) in &one {
+                    let sig = case.sig(m);
+                    if let Some((prev, _)) = by_sig.get(&sig) {
+                        let (mut d1, mut d2) =
+                            (to_labels(m).to_string(), to_labels(prev).to_string());
+                        if d1 > d2 {
+                            std::mem::swap(&mut d1, &mut d2);
+                        }
+                        return Err(format!(
+                            "found duplicate series for the match group {} on the {} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side",
+                            to_labels(&sig),
+                            if right { "left" } else { "right" }
+                        ));
+                    }
+                    by_sig.insert(sig, (m.clone(), *f));
+                }
+                let mut matched: HashSet<Pairs> = HashSet::new();
+                let mut inserted: HashMap<Pairs, HashSet<Pairs>> = HashMap::new();
+                for (m, f, _) in &many {
+                    let sig = case.sig(m);
+                    let Some((o, of)) = by_sig.get(&sig) else {
+                        continue;
+                    };
+                    let (l, r) = if right { (*of, *f) } else { (*f, *of) };
+                    let (v, keep) = match case.op {
+                        "+" => (l + r, true),
+                        "/" => (l / r, true),
+                        ">" => (l, l > r),
+                        "==" => (l, l == r),
+                        other => panic!("{other}"),
+                    };
+                    let drop = case.op == "+" || case.op == "/" || (case.bool_mod && !delayed);
+                    let mut metric: Pairs = m.clone();
+                    if drop {
+                        metric.retain(|(n, _)| n != "__name__");
+                    }
+                    match &case.group {
+                        None => metric.retain(|(n, _)| case.names.contains(&n.as_str()) == case.on),
+                        Some((_, include)) => {
+                            for name in include {
+                                metric.retain(|(n, _)| n != name);
+                                if let Some((_, v)) = o.iter().find(|(n, _)| n == name) {
+                                    metric.push((name.to_string(), v.clone()));
+                                }
+                            }
+                            metric.sort();
+                        }
+                    }
+                    if case.group.is_none() {
+                        if !matched.insert(sig) {
+                            return Err("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into());
+                        }
+                    } else if !inserted.entry(sig).or_default().insert(metric.clone()) {
+                        return Err("multiple matches for labels: grouping labels must ensure unique matches".into());
+                    }
+                    if case.bool_mod {
+                        step_out.push((metric, if keep { 1.0 } else { 0.0 }, true));
+                    } else if keep {
+                        step_out.push((metric, v, false));
+                    }
+                }
+            }
+            if !steps.is_range() {
+                if !delayed {
+                    let mut seen = HashSet::new();
+                    if !step_out.iter().all(|s| seen.insert(s.0.clone())) {
+                        return Err(SAME_LABELSET.into());
+                    }
+                }
+                for (m, f, d) in step_out {
+                    out.push((m, vec![(t, f)], d));
+                }
+                continue;
+            }
+            for (m, f, d) in step_out {
+                match index.get(&m) {
+                    Some(&i) => {
+                        if out[i].1.last().is_some_and(|p| p.0 == t) {
+                            return Err(SAME_LABELSET.into());
+                        }
+                        out[i].1.push((t, f));
+                    }
+                    None => {
+                        index.insert(m.clone(), out.len());
+                        out.push((m, vec![(t, f)], d));
+                    }
+                }
+            }
+        }
+        let mut res: Vec<_> = out
+            .into_iter()
+            .map(|(m, pts, d)| {
+                (
+                    to_labels(&m).to_string(),
+                    pts.into_iter().map(|(t, f)| (t, f.to_bits())).collect(),
+                    d,
+                )
+            })
+            .collect();
+        res.sort();
+        Ok(res)
+    }
+
+    fn actual(
+        case: &Case,
+        lhs: Vec<Series>,
+        rhs: Vec<Series>,
+        steps: Steps,
+        delayed: bool,
+    ) -> Outcome {
+        let r = Run { steps, delayed };
+        match r.vv(&case.query(), lhs, rhs) {
+            Ok(out) => {
+                let mut res: Vec<_> = out
+                    .into_iter()
+                    .map(|s| {
+                        (
+                            s.metric.to_string(),
+                            s.floats.iter().map(|p| (p.t, p.f.to_bits())).collect(),
+                            s.drop_name,
+                        )
+                    })
+                    .collect();
+                res.sort();
+                Ok(res)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// A side: up to 5 series over small label alphabets (so signatures collide), each
+    /// present at a random subset of the steps with small values; unique label sets.
+    fn side(name: &'static str, nsteps: usize) -> impl Strategy<Value = Vec<Series>> {
+        let one = (
+            prop_oneof![Just(name), Just("c")],
+            proptest::option::of(prop_oneof![Just("1"), Just("2")]),
+            proptest::option::of(prop_oneof![Just("1"), Just("2")]),
+            proptest::option::of(Just("1")),
+            proptest::collection::vec(proptest::option::of(0u8..4), nsteps),
+            any::<bool>(),
+        );
+        proptest::collection::vec(one, 0..5).prop_map(|v| {
+            let mut seen = HashSet::new();
+            v.into_iter()
+                .filter_map(|(n, x, y, z, vals, drop)| {
+                    let mut p = vec![("__name__", n)];
+                    p.extend(x.map(|x| ("x", x)));
+                    p.extend(y.map(|y| ("y", y)));
+                    p.extend(z.map(|z| ("z", z)));
+                    let metric = Labels::from_pairs(p);
+                    if !seen.insert(metric.clone()) {
+                        return None;
+                    }
+                    let pts: Vec<(i64, f64)> = vals
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| v.map(|v| (i as i64 * 10, f64::from(v))))
+                        .collect();
+                    let mut s = series(metric, &pts);
+                    s.drop_name = drop;
+                    Some(s)
+                })
+                .collect()
+        })
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let labels = proptest::sample::subsequence(vec!["__name__", "x", "y", "z"], 0..=3);
+        let include = proptest::sample::subsequence(vec!["x", "y", "z"], 0..=2);
+        (
+            prop_oneof![
+                Just("+"),
+                Just("/"),
+                Just(">"),
+                Just("=="),
+                Just("and"),
+                Just("or"),
+                Just("unless")
+            ],
+            any::<bool>(),
+            any::<bool>(),
+            labels,
+            proptest::option::of((any::<bool>(), include)),
+        )
+            .prop_map(|(op, bool_mod, on, names, group)| {
+                let set = matches!(op, "and" | "or" | "unless");
+                let cmp = matches!(op, ">" | "==");
+                // What the parser accepts: bool only on comparisons, no grouping for set
+                // operators, no label both in on(...) and group_x(...).
+                let group = if set {
+                    None
+                } else {
+                    group.map(|(left, inc): (bool, Vec<&str>)| {
+                        let inc = inc
+                            .into_iter()
+                            .filter(|l| !(on && names.contains(l)))
+                            .collect();
+                        (left, inc)
+                    })
+                };
+                Case {
+                    op,
+                    bool_mod: bool_mod && cmp,
+                    on,
+                    names,
+                    group,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn range_matches_reference(
+            (nsteps, lhs, rhs) in (1usize..4).prop_flat_map(|n| (Just(n), side("a", n), side("b", n))),
+            case in case(),
+            delayed in any::<bool>(),
+        ) {
+            let steps = Steps::range(0, (nsteps as i64 - 1) * 10, 10);
+            let want = reference(&case, &lhs, &rhs, steps, delayed);
+            let got = actual(&case, lhs, rhs, steps, delayed);
+            prop_assert_eq!(got, want, "{}", case.query());
+        }
+
+        #[test]
+        fn instant_matches_reference(
+            lhs in side("a", 1),
+            rhs in side("b", 1),
+            case in case(),
+            delayed in any::<bool>(),
+        ) {
+            let steps = Steps::instant(0);
+            let want = reference(&case, &lhs, &rhs, steps, delayed);
+            let got = actual(&case, lhs, rhs, steps, delayed);
+            prop_assert_eq!(got, want, "{}", case.query());
+        }
+    }
+}
