@@ -242,8 +242,9 @@ fn retain_by_presence(
     steps: &Steps,
 ) {
     let mut at = 0;
+    let mut cursor = StepCursor::new(steps);
     floats
-        .retain(|p| steps.index(p.t).is_some() && other.contains(p.t, &mut at) == keep_if_present);
+        .retain(|p| cursor.index(p.t).is_some() && other.contains(p.t, &mut at) == keep_if_present);
 }
 
 /// A binary operation between two instant vectors.
@@ -294,7 +295,8 @@ fn set_operation(
                 }
             }
             for s in &mut lhs {
-                s.floats.retain(|p| steps.index(p.t).is_some());
+                let mut cursor = StepCursor::new(&steps);
+                s.floats.retain(|p| cursor.index(p.t).is_some());
             }
         }
     }
