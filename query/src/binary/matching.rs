@@ -29,7 +29,10 @@
 //! Result labels: the "many" sample's labels; one-to-one keeps only the `on` labels (or
 //! drops the `ignoring` ones); `group_x(labels)` copies those labels from the "one" sample
 //! (removing them where it has none); arithmetic, and `bool` comparisons without delayed
-//! name removal, drop `__name__`.
+//! name removal, drop `__name__`. As in Prometheus, a result sample is marked for delayed
+//! name removal exactly when the operation is a `bool` comparison: the operands' marks are
+//! not carried over (set operators, by contrast, return their operands' samples as they
+//! are).
 
 use ember_storage::labels::METRIC_NAME;
 use ember_storage::{Labels, LabelsBuilder};
