@@ -5,7 +5,9 @@
 //! set to the value: `by` always keeps `label`, `without` drops it only if it is listed
 //! (and then every value counts together). So each series has a fixed base group, and a
 //! point's output series is (base group, formatted value): one map look-up per point, but
-//! only when the value changes from the series' previous point.
+//! only when the value changes from the series' previous point. Counts are kept as one
+//! `(output, step)` entry per point and tallied at the end, so memory follows the input
+//! size even when every sample has its own value.
 
 use ember_storage::numfmt::format_f;
 use hashbrown::HashMap;
@@ -15,13 +17,6 @@ use crate::value::{FPoint, Series, Steps};
 
 use super::shared::{step_points, Interner, Selection};
 use super::Grouping;
-
-/// An output series being counted.
-struct Counted {
-    metric: ember_storage::Labels,
-    /// Per step.
-    counts: Vec<u32>,
-}
 
 pub(super) fn count_values(
     label: &str,
@@ -46,11 +41,12 @@ pub(super) fn count_values(
     };
     let value_kept = selection.selects(label);
 
-    let n = steps.len();
     let mut bases = Interner::default();
     let mut key = Vec::new();
     let mut by_value: HashMap<(u32, String), u32> = HashMap::new();
-    let mut out: Vec<Counted> = Vec::new();
+    let mut metrics: Vec<ember_storage::Labels> = Vec::new();
+    // One (output series, step) per input point.
+    let mut hits: Vec<(u32, u32)> = Vec::new();
     for s in input {
         // The base group: the selected labels other than `label`.
         key.clear();
@@ -73,39 +69,33 @@ pub(super) fn count_values(
                     } else {
                         String::new()
                     };
-                    let next = out.len() as u32;
+                    let next = metrics.len() as u32;
                     let id = *by_value.entry((base, value)).or_insert_with_key(|(_, v)| {
                         let mut b = s.metric.builder();
                         b.set(label, if value_kept { v } else { "" });
                         b.retain(|name, _| selection.selects(name));
-                        out.push(Counted {
-                            metric: b.labels(),
-                            counts: vec![0; n],
-                        });
+                        metrics.push(b.labels());
                         next
                     });
                     last = Some((f.to_bits(), id));
                     id
                 }
             };
-            out[id as usize].counts[i] += 1;
+            hits.push((id, i as u32));
         }
     }
-    Ok(out
+    // Tally: sorted by output series then step, each run is one point's count.
+    hits.sort_unstable();
+    let mut out: Vec<Series> = metrics
         .into_iter()
-        .map(|c| Series {
-            metric: c.metric,
-            floats: c
-                .counts
-                .iter()
-                .enumerate()
-                .filter(|(_, &n)| n > 0)
-                .map(|(i, &n)| FPoint {
-                    t: steps.ts(i),
-                    f: f64::from(n),
-                })
-                .collect(),
-            drop_name: false,
-        })
-        .collect())
+        .map(|metric| Series::new(metric, Vec::new()))
+        .collect();
+    for run in hits.chunk_by(|a, b| a == b) {
+        let (id, i) = run[0];
+        out[id as usize].floats.push(FPoint {
+            t: steps.ts(i as usize),
+            f: run.len() as f64,
+        });
+    }
+    Ok(out)
 }

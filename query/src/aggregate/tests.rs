@@ -1032,6 +1032,15 @@ mod reference {
         b.labels()
     }
 
+    /// A value's bits, with every NaN the same (NaN payloads are not portable).
+    fn bits(f: f64) -> u64 {
+        if f.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            f.to_bits()
+        }
+    }
+
     type Out = Vec<(String, Vec<(i64, u64)>, bool)>;
 
     /// A reference output series: labels, points, name-dropping flag.
@@ -1043,7 +1052,7 @@ mod reference {
             .map(|s| {
                 (
                     s.metric.to_string(),
-                    s.floats.iter().map(|p| (p.t, p.f.to_bits())).collect(),
+                    s.floats.iter().map(|p| (p.t, bits(p.f))).collect(),
                     s.drop_name,
                 )
             })

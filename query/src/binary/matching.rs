@@ -351,9 +351,9 @@ struct Join<'a> {
     /// "One"-side series by signature: `one_order[one_offsets[g]..one_offsets[g + 1]]`.
     one_order: Vec<u32>,
     one_offsets: Vec<u32>,
-    /// For signatures with several "one"-side series: per step, the first one present
-    /// (`NONE` if none) and its value.
-    resolved: HashMap<u32, Vec<(u32, f64)>>,
+    /// For signatures with several "one"-side series: at each timestamp where one is
+    /// present, the first one (in input order) and its value, in time order.
+    resolved: HashMap<u32, Vec<(i64, u32, f64)>>,
 }
 
 impl<'a> Join<'a> {
@@ -403,6 +403,7 @@ impl<'a> Join<'a> {
         let mut many_present: Option<Vec<bool>> = None;
         // (step, the duplicate's input index, the first series' input index)
         let mut worst: Option<(usize, u32, u32)> = None;
+        let mut entries: Vec<(usize, u32, f64)> = Vec::new();
         for g in 0..nsigs {
             let members = self.one_members(g as u32);
             if members.len() < 2 {
@@ -417,24 +418,27 @@ impl<'a> Join<'a> {
                 }
                 present
             });
-            let mut first = vec![(NONE, 0.0); n];
-            let mut second = vec![NONE; n];
+            // Every point of the signature's series, by step and then input order (the
+            // members are in input order and the sort is stable).
+            entries.clear();
             for &r in members {
-                for (i, f) in step_points(&self.steps, &self.one[r as usize].floats) {
-                    if first[i].0 == NONE {
-                        first[i] = (r, f);
-                    } else if second[i] == NONE {
-                        second[i] = r;
+                entries.extend(
+                    step_points(&self.steps, &self.one[r as usize].floats).map(|(i, f)| (i, r, f)),
+                );
+            }
+            entries.sort_by_key(|e| e.0);
+            let mut first_of_step = Vec::new();
+            for run in entries.chunk_by(|a, b| a.0 == b.0) {
+                let (i, r, f) = run[0];
+                first_of_step.push((self.steps.ts(i), r, f));
+                if run.len() > 1 && many_present[i] {
+                    let cand = (i, run[1].1, r);
+                    if worst.is_none_or(|w| (cand.0, cand.1) < (w.0, w.1)) {
+                        worst = Some(cand);
                     }
                 }
             }
-            if let Some(i) = (0..n).find(|&i| many_present[i] && second[i] != NONE) {
-                let cand = (i, second[i], first[i].0);
-                if worst.is_none_or(|w| (cand.0, cand.1) < (w.0, w.1)) {
-                    worst = Some(cand);
-                }
-            }
-            self.resolved.insert(g as u32, first);
+            self.resolved.insert(g as u32, first_of_step);
         }
         let (step, dup, first) = worst?;
         let dup = &self.one[dup as usize].metric;
@@ -488,12 +492,16 @@ impl<'a> Join<'a> {
                     return;
                 };
                 let mut cursor = StepCursor::new(&self.steps);
+                let mut at = 0;
                 for p in many {
-                    if let Some(i) = cursor.index(p.t) {
-                        let (r, of) = resolved[i];
-                        if r != NONE {
-                            f(p.t, r, of, p.f);
-                        }
+                    while at < resolved.len() && resolved[at].0 < p.t {
+                        at += 1;
+                    }
+                    let Some(&(t, r, of)) = resolved.get(at) else {
+                        break;
+                    };
+                    if t == p.t && cursor.index(p.t).is_some() {
+                        f(p.t, r, of, p.f);
                     }
                 }
             }

@@ -904,6 +904,15 @@ mod reference {
         }
     }
 
+    /// A value's bits, with every NaN the same (NaN payloads are not portable).
+    fn bits(f: f64) -> u64 {
+        if f.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            f.to_bits()
+        }
+    }
+
     type Outcome = Result<Vec<(String, Vec<(i64, u64)>, bool)>, String>;
 
     /// Prometheus's evaluation, step by step.
@@ -1045,7 +1054,7 @@ mod reference {
             .map(|(m, pts, d)| {
                 (
                     to_labels(&m).to_string(),
-                    pts.into_iter().map(|(t, f)| (t, f.to_bits())).collect(),
+                    pts.into_iter().map(|(t, f)| (t, bits(f))).collect(),
                     d,
                 )
             })
@@ -1069,7 +1078,7 @@ mod reference {
                     .map(|s| {
                         (
                             s.metric.to_string(),
-                            s.floats.iter().map(|p| (p.t, p.f.to_bits())).collect(),
+                            s.floats.iter().map(|p| (p.t, bits(p.f))).collect(),
                             s.drop_name,
                         )
                     })
