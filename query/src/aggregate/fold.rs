@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 
 use crate::value::{FPoint, Series, Steps};
 
-use super::shared::{step_points, Selection};
+use super::shared::{dense_start, step_points, Selection};
 use super::Groups;
 
 /// One aggregation's per-step state.
@@ -44,16 +44,26 @@ pub(super) fn fold<F: Fold>(input: &[Series], selection: &Selection, steps: &Ste
         let mut seen = 0usize;
         for &si in groups.members(g) {
             let s = &input[si as usize];
-            for (i, f) in step_points(steps, &s.floats) {
-                match &mut states[i] {
-                    Some(st) => {
-                        F::add(st, f);
-                        drop_name[i] |= s.drop_name;
+            let mut visit = |i: usize, f: f64| match &mut states[i] {
+                Some(st) => {
+                    F::add(st, f);
+                    drop_name[i] |= s.drop_name;
+                }
+                slot @ None => {
+                    *slot = Some(F::first(f));
+                    drop_name[i] = s.drop_name;
+                    seen += 1;
+                }
+            };
+            match dense_start(steps, &s.floats) {
+                Some(i0) => {
+                    for (k, p) in s.floats.iter().enumerate() {
+                        visit(i0 + k, p.f);
                     }
-                    slot @ None => {
-                        *slot = Some(F::first(f));
-                        drop_name[i] = s.drop_name;
-                        seen += 1;
+                }
+                None => {
+                    for (i, f) in step_points(steps, &s.floats) {
+                        visit(i, f);
                     }
                 }
             }

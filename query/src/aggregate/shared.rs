@@ -53,6 +53,17 @@ pub(crate) fn step_points<'a>(
         .filter_map(move |p| cursor.index(p.t).map(|i| (i, p.f)))
 }
 
+/// When `points` sit at consecutive steps (the common case: a series with a value at
+/// every step of its span), the step of the first; then point `k` is at step `first + k`.
+/// Relies on the points being at step timestamps, in time order, as evaluated series are.
+#[inline]
+pub(crate) fn dense_start(steps: &Steps, points: &[FPoint]) -> Option<usize> {
+    let (first, last) = (points.first()?, points.last()?);
+    let i0 = steps.index(first.t)?;
+    let span = (points.len() as i64 - 1).checked_mul(steps.interval)?;
+    (last.t.checked_sub(first.t)? == span && i0 + points.len() <= steps.len()).then_some(i0)
+}
+
 /// A subset of a label set's names: the grouping of an aggregation (`by`/`without`) or the
 /// matching of a binary operation (`on`/`ignoring`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +208,18 @@ mod tests {
         ];
         let got: Vec<_> = step_points(&steps, &pts).collect();
         assert_eq!(got, [(0, 1.0), (1, 2.0), (3, 4.0), (4, 5.0)]);
+    }
+
+    #[test]
+    fn dense_series_are_recognised() {
+        let steps = Steps::range(1000, 5000, 1000);
+        let pts =
+            |ts: &[i64]| -> Vec<FPoint> { ts.iter().map(|&t| FPoint { t, f: 0.0 }).collect() };
+        assert_eq!(dense_start(&steps, &pts(&[2000, 3000, 4000])), Some(1));
+        assert_eq!(dense_start(&steps, &pts(&[1000])), Some(0));
+        assert_eq!(dense_start(&steps, &pts(&[2000, 4000])), None);
+        assert_eq!(dense_start(&steps, &pts(&[4000, 5000, 6000])), None);
+        assert_eq!(dense_start(&steps, &pts(&[])), None);
     }
 
     #[test]
