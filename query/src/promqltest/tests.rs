@@ -477,3 +477,74 @@ fn counts() {
     assert_eq!(c.to_string(), "1 passed, 0 failed, 1 unsupported");
     let _ = Duration::ZERO;
 }
+
+/// Every exact position in a shared script's `expect warn|info msg:` line must be where
+/// `Positions` puts some node of the query (Prometheus's scripts were written against
+/// Prometheus's positions, so this checks ours against them).
+#[test]
+fn shared_script_positions_are_node_starts() {
+    let dir = std::env::var("EMBER_PROMQLTEST_DIR").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/promqltest").to_string()
+    });
+    let Ok(files) = test_files(Path::new(&dir)) else {
+        eprintln!("{dir} not found: not checking the shared scripts' positions here");
+        return;
+    };
+    let position = regex::Regex::new(r"\((\d+):(\d+)\)$").unwrap();
+    let mut checked = 0;
+    for path in files {
+        let script = parse_script(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for cmd in &script.commands {
+            let Command::Eval(eval) = cmd else { continue };
+            let exact = eval.expect.warn.iter().chain(&eval.expect.info);
+            for m in exact {
+                let TextMatch::Exact(msg) = m else { continue };
+                let Some(c) = position.captures(msg) else {
+                    continue;
+                };
+                let want = Pos {
+                    line: c[1].parse().unwrap(),
+                    col: c[2].parse().unwrap(),
+                };
+                let expr = crate::engine::Engine::parse(&eval.query).unwrap();
+                let positions = crate::positions::Positions::compute(&eval.query, &expr);
+                let mut starts = Vec::new();
+                node_positions(&expr, &positions, &mut starts);
+                assert!(
+                    starts.contains(&want),
+                    "{}:{}: no node of {:?} starts at {want}; nodes start at {starts:?}",
+                    path.display(),
+                    eval.line,
+                    eval.query
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "no exact positions found in {dir}");
+}
+
+fn node_positions(e: &Expr, p: &crate::positions::Positions, out: &mut Vec<Pos>) {
+    out.extend(p.of(e));
+    match e {
+        Expr::Aggregate(a) => {
+            if let Some(x) = &a.param {
+                node_positions(x, p, out);
+            }
+            node_positions(&a.expr, p, out);
+        }
+        Expr::Unary(u) => node_positions(&u.expr, p, out),
+        Expr::Binary(b) => {
+            node_positions(&b.lhs, p, out);
+            node_positions(&b.rhs, p, out);
+        }
+        Expr::Paren(x) => node_positions(&x.expr, p, out),
+        Expr::Subquery(s) => node_positions(&s.expr, p, out),
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                node_positions(a, p, out);
+            }
+        }
+        _ => {}
+    }
+}
