@@ -181,6 +181,18 @@ impl StepValue {
     }
 }
 
+/// Removes the metric name from `s`: at once, or with delayed name removal by marking it
+/// for removal when the query result is finished.
+pub fn drop_metric_name(s: &mut Series, delayed: bool) {
+    if delayed {
+        s.drop_name = true;
+    } else if s.metric.get(ember_storage::labels::METRIC_NAME).is_some() {
+        let mut b = s.metric.builder();
+        b.del(ember_storage::labels::METRIC_NAME);
+        s.metric = b.labels();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,14 +229,3 @@ mod tests {
     }
 }
 
-/// Removes the metric name from `s`: at once, or with delayed name removal by marking it
-/// for removal when the query result is finished.
-pub fn drop_metric_name(s: &mut Series, delayed: bool) {
-    if delayed {
-        s.drop_name = true;
-    } else if s.metric.get(ember_storage::labels::METRIC_NAME).is_some() {
-        let mut b = s.metric.builder();
-        b.del(ember_storage::labels::METRIC_NAME);
-        s.metric = b.labels();
-    }
-}
