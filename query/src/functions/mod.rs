@@ -16,18 +16,36 @@
 //! which argument's position, and the exact floating-point arithmetic. The work is
 //! series-major: an instant-vector function maps each input series' points in place; a
 //! range-vector function walks each series' samples once across all steps
-//! ([`window`]); functions that combine series per step (`scalar`, `absent`, sorting,
+//! (`window`); functions that combine series per step (`scalar`, `absent`, sorting,
 //! `histogram_quantile`) group the series once and then walk the steps.
 //!
 //! | module         | functions                                                        |
 //! |----------------|------------------------------------------------------------------|
-//! | [`math`]       | `abs` … `atanh`, `round`, `clamp*`, `timestamp`, `scalar`, `vector`, `time`, `pi`, `max_of`, `min_of` |
-//! | [`date`]       | `year`, `month`, `day_of_*`, `days_in_month`, `hour`, `minute`   |
-//! | [`rate`]       | `rate`, `increase`, `delta`, `irate`, `idelta`, `deriv`, `predict_linear`, `changes`, `resets`, `double_exponential_smoothing` |
-//! | [`over_time`]  | `*_over_time`, `absent_over_time`                                |
-//! | [`labels`]     | `label_replace`, `label_join`, `absent`                          |
-//! | [`sort`]       | `sort`, `sort_desc`, `sort_by_label`, `sort_by_label_desc`       |
-//! | [`histogram`]  | `histogram_quantile(s)`, `histogram_fraction` over classic buckets; the native-only `histogram_*` |
+//! | `math`         | `abs` … `atanh`, `round`, `clamp*`, `timestamp`, `scalar`, `vector`, `time`, `pi`, `max_of`, `min_of` |
+//! | `date`         | `year`, `month`, `day_of_*`, `days_in_month`, `hour`, `minute`   |
+//! | `rate`         | `rate`, `increase`, `delta`, `irate`, `idelta`, `deriv`, `predict_linear`, `changes`, `resets`, `double_exponential_smoothing` |
+//! | `over_time`    | `*_over_time`, `absent_over_time`                                |
+//! | `labels`       | `label_replace`, `label_join`, `absent`                          |
+//! | `sort`         | `sort`, `sort_desc`, `sort_by_label`, `sort_by_label_desc`       |
+//! | `histogram`    | `histogram_quantile(s)`, `histogram_fraction` over classic buckets; the native-only `histogram_*` |
+//!
+//! Where Ember knowingly differs from Prometheus:
+//!
+//! - Native histograms are not stored yet, so every sample is a float: the native-only
+//!   `histogram_count`, `_sum`, `_avg`, `_stddev`, `_stdvar` return nothing, and no
+//!   native-histogram annotation is ever raised. `start_timestamp` returns nothing, as in
+//!   Prometheus without start-timestamp storage.
+//! - `exp` and the trigonometric and hyperbolic functions use the platform's libm, which
+//!   agrees with Go's implementations to a few units in the last place (up to ~60 for
+//!   `acos` near ±1, where Go's is the less accurate). `ln`, `log2`, `log10`, `sqrt` and
+//!   all other arithmetic agree to the bit (`functions/testdata/prometheus-math.txt`).
+//! - `ln`, `log2`, `log10` of a subnormal number are correct; Go's amd64 assembly `Log`
+//!   returns a wrong value there (ln(5e-324) = -709.09 instead of -744.44).
+//! - Sorting (`sort*`) of more than 12 series uses a stable merge sort; Go's pdqsort may
+//!   order equal values differently. Up to 12 series, the order is exactly Go's.
+//! - Label names are checked for being non-empty (Prometheus 3's UTF-8 rule); invalid
+//!   UTF-8 cannot occur in Ember's strings (the parser decodes `"\xff"` to `ÿ`).
+//! - The experimental functions are not gated here behind a feature flag.
 
 mod date;
 mod histogram;
