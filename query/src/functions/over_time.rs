@@ -10,12 +10,14 @@
 //! sample is NaN. `last_over_time` and `first_over_time` keep the metric name (they act
 //! like a selector with an offset); every other function drops it.
 
+use std::collections::VecDeque;
+
 use crate::error::QueryError;
 use crate::value::{FPoint, RangeValue, Series};
 
 use super::labels::labels_from_selector;
 use super::numeric::{kahan_inc, quantile};
-use super::window::{eval_windows, Simple, Window, Windows};
+use super::window::{eval_windows, Simple, Window, WindowFn, Windows};
 use super::{at, FnCtx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +84,15 @@ pub(super) fn eval(
     match kind {
         Kind::Avg => run(rv, ctx, avg),
         Kind::Sum => run(rv, ctx, sum),
-        Kind::Min => run(rv, ctx, |w| extreme(w, |cur, best| cur < best).f),
-        Kind::Max => run(rv, ctx, |w| extreme(w, |cur, best| cur > best).f),
+        Kind::Min | Kind::Max => {
+            let mut f = SlidingExtreme {
+                max: kind == Kind::Max,
+                deque: VecDeque::new(),
+                next: 0,
+                last_lo: 0,
+            };
+            eval_windows(rv, false, ctx, &mut f)
+        }
         Kind::TsOfMin => run(rv, ctx, |w| secs(extreme(w, |cur, best| cur <= best).t)),
         Kind::TsOfMax => run(rv, ctx, |w| secs(extreme(w, |cur, best| cur >= best).t)),
         Kind::Count => run(rv, ctx, |w| w.len() as f64),
@@ -142,6 +151,62 @@ fn extreme(w: &[FPoint], better: impl Fn(f64, f64) -> bool) -> FPoint {
         }
     }
     best
+}
+
+/// `max_over_time` / `min_over_time` in O(1) amortised per step, whatever the window's
+/// length: a deque holds the indices of the window's non-NaN samples that could still
+/// become the extreme, their values monotonic from the front (the extreme) to the back. A
+/// new sample removes the back entries it beats (strictly, so the first of equal values
+/// stays in front, as the scan in [`extreme`] keeps it); samples leaving the window leave
+/// the front. The result is [`extreme`]'s, bit for bit (equal values can differ in sign
+/// of zero): NaN only when the window holds nothing else.
+struct SlidingExtreme {
+    max: bool,
+    deque: VecDeque<u32>,
+    /// The next sample index to enter the deque.
+    next: usize,
+    last_lo: usize,
+}
+
+impl WindowFn for SlidingExtreme {
+    fn begin(&mut self, _points: &[FPoint]) {
+        self.deque.clear();
+        self.next = 0;
+        self.last_lo = 0;
+    }
+
+    fn eval(&mut self, points: &[FPoint], w: Window) -> Result<Option<f64>, QueryError> {
+        if w.lo < self.last_lo || w.hi < self.next {
+            // The window moved backwards: start again from its beginning.
+            self.deque.clear();
+            self.next = w.lo;
+        }
+        self.last_lo = w.lo;
+        self.next = self.next.max(w.lo);
+        while self.next < w.hi {
+            let v = points[self.next].f;
+            if !v.is_nan() {
+                while let Some(&b) = self.deque.back() {
+                    let bv = points[b as usize].f;
+                    if (self.max && bv < v) || (!self.max && bv > v) {
+                        self.deque.pop_back();
+                    } else {
+                        break;
+                    }
+                }
+                self.deque.push_back(self.next as u32);
+            }
+            self.next += 1;
+        }
+        while self.deque.front().is_some_and(|&f| (f as usize) < w.lo) {
+            self.deque.pop_front();
+        }
+        Ok(Some(match self.deque.front() {
+            Some(&i) => points[i as usize].f,
+            // Only NaN: the scan ends on the last one.
+            None => points[w.hi - 1].f,
+        }))
+    }
 }
 
 /// The mean: a compensated direct sum divided by the count, unless the sum overflows, from
@@ -305,6 +370,56 @@ mod tests {
         let pts = w(&[1.0, 3.0, 3.0]);
         assert_eq!(extreme(&pts, |c, b| c >= b).t, 20_000);
         assert_eq!(extreme(&pts, |c, b| c > b).t, 10_000);
+    }
+
+    fn arb_values() -> impl proptest::strategy::Strategy<Value = Vec<f64>> {
+        use proptest::prelude::*;
+        let v = prop_oneof![
+            4 => (-3i32..3).prop_map(f64::from),
+            1 => Just(f64::NAN),
+            1 => Just(-0.0),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+        ];
+        proptest::collection::vec(v, 0..40)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sliding_extreme_matches_the_scan(
+            values in arb_values(),
+            range in 1i64..8,
+            ends in proptest::collection::vec(-2i64..45, 1..30),
+            sorted in proptest::bool::ANY,
+        ) {
+            let pts = w(&values);
+            let mut ends = ends;
+            if sorted {
+                ends.sort_unstable();
+            }
+            let ends: Vec<i64> = ends.into_iter().map(|e| e * 10_000).collect();
+            let range = range * 10_000;
+            for max in [true, false] {
+                let mut f = SlidingExtreme { max, deque: VecDeque::new(), next: 0, last_lo: 0 };
+                f.begin(&pts);
+                for win in Windows::new(&pts, &ends, range) {
+                    if win.lo == win.hi {
+                        continue;
+                    }
+                    let got = f.eval(&pts, win).unwrap().unwrap();
+                    let slice = &pts[win.lo..win.hi];
+                    let want = if max {
+                        extreme(slice, |c, b| c > b).f
+                    } else {
+                        extreme(slice, |c, b| c < b).f
+                    };
+                    proptest::prop_assert!(
+                        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                        "{:?} {:?} {} {}", slice, win, got, want
+                    );
+                }
+            }
+        }
     }
 
     #[test]
