@@ -165,12 +165,17 @@ pub(super) fn quantiles(
     let mut index: HashMap<(usize, usize), Vec<(String, usize)>> = HashMap::new();
     let mut forced = ForcedMonotonicity::default();
     let mut scratch: Vec<Bucket> = Vec::new();
+    // Per quantile argument, the label value of the last quantile seen (by its bits).
+    let mut labels: Vec<(u64, String)> = vec![(0, String::new()); qs.len()];
     for_each_step(&input, &groups, &steps, |step, sb| {
         let t = steps.ts(step);
         // Quantile-major order within a step, as Prometheus emits an instant result.
         for (k, q) in qs.iter().enumerate() {
             let q = at(q, step);
-            let q_label = format_openmetrics_float(q);
+            if labels[k].1.is_empty() || labels[k].0 != q.to_bits() {
+                labels[k] = (q.to_bits(), format_openmetrics_float(q));
+            }
+            let q_label = &labels[k].1;
             for &(g, start, end) in &sb.spans {
                 scratch.clear();
                 scratch.extend_from_slice(&sb.flat[start..end]);
@@ -179,11 +184,11 @@ pub(super) fn quantiles(
                     forced.add(name_for(ctx, &groups[g].metric), t, fix);
                 }
                 let seen = index.entry((k, g)).or_default();
-                let i = match seen.iter().find(|(l, _)| *l == q_label) {
+                let i = match seen.iter().find(|(l, _)| l == q_label) {
                     Some(&(_, i)) => i,
                     None => {
                         let mut b = groups[g].metric.builder();
-                        b.set(label, &q_label);
+                        b.set(label, q_label);
                         out.push(Series::new(b.labels(), Vec::new()));
                         seen.push((q_label.clone(), out.len() - 1));
                         out.len() - 1

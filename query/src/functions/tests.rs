@@ -1215,3 +1215,35 @@ fn wrong_arguments_are_errors_not_panics() {
         QueryError::exec("rate(): missing argument 1 (a range vector)")
     );
 }
+
+#[test]
+fn histogram_quantiles_with_a_quantile_that_changes_between_steps() {
+    // One histogram 1:1 +Inf:2 at two steps; the quantile is 0.5 then 1: one output series
+    // per label value. q=0.5: rank 1 reached at le=1 → 0 + 1·(1/1) = 1; q=1: rank 2 only
+    // at +Inf → the highest finite bound, 1.
+    let steps = Steps::range(0, MIN, MIN);
+    let input = vec![
+        bucket("h_bucket", "1", &[], &[(0, 1.0), (MIN, 1.0)]),
+        bucket("h_bucket", "+Inf", &[], &[(0, 2.0), (MIN, 2.0)]),
+    ];
+    let out = Run::new().vector(
+        "histogram_quantiles(h_bucket, \"q\", scalar(x))",
+        steps,
+        vec![
+            StepValue::Vector(input),
+            string_arg("q"),
+            StepValue::Scalar(vec![0.5, 1.0]),
+        ],
+    );
+    let got: Vec<(String, Vec<FPoint>)> = out
+        .iter()
+        .map(|s| (s.metric.to_string(), s.floats.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("{q=\"0.5\"}".to_string(), vec![FPoint { t: 0, f: 1.0 }]),
+            ("{q=\"1.0\"}".to_string(), vec![FPoint { t: MIN, f: 1.0 }]),
+        ]
+    );
+}
