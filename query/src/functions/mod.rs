@@ -21,7 +21,7 @@
 //!
 //! | module         | functions                                                        |
 //! |----------------|------------------------------------------------------------------|
-//! | `math`         | `abs` … `atanh`, `round`, `clamp*`, `timestamp`, `scalar`, `vector`, `time`, `pi`, `max_of`, `min_of` |
+//! | `math`, `gomath` | `abs` … `atanh`, `round`, `clamp*`, `timestamp`, `scalar`, `vector`, `time`, `pi`, `max_of`, `min_of` |
 //! | `date`         | `year`, `month`, `day_of_*`, `days_in_month`, `hour`, `minute`   |
 //! | `rate`         | `rate`, `increase`, `delta`, `irate`, `idelta`, `deriv`, `predict_linear`, `changes`, `resets`, `double_exponential_smoothing` |
 //! | `over_time`    | `*_over_time`, `absent_over_time`                                |
@@ -35,10 +35,10 @@
 //!   `histogram_count`, `_sum`, `_avg`, `_stddev`, `_stdvar` return nothing, and no
 //!   native-histogram annotation is ever raised. `start_timestamp` returns nothing, as in
 //!   Prometheus without start-timestamp storage.
-//! - `exp` and the trigonometric and hyperbolic functions use the platform's libm, which
-//!   agrees with Go's implementations to a few units in the last place (up to ~60 for
-//!   `acos` near ±1, where Go's is the less accurate). `ln`, `log2`, `log10`, `sqrt` and
-//!   all other arithmetic agree to the bit (`functions/testdata/prometheus-math.txt`).
+//! - `exp` and the hyperbolic functions use the platform's libm, which agrees with Go's
+//!   implementations (amd64 assembly for `exp`) to within 2 units in the last place.
+//!   `ln`, `log2`, `log10`, `sqrt`, the circular functions (ported from Go's Cephes code)
+//!   and all other arithmetic agree to the bit (`functions/testdata/prometheus-math.txt`).
 //! - `ln`, `log2`, `log10` of a subnormal number are correct; Go's amd64 assembly `Log`
 //!   returns a wrong value there (ln(5e-324) = -709.09 instead of -744.44).
 //! - Sorting (`sort*`) of more than 12 series uses a stable merge sort; Go's pdqsort may
@@ -48,6 +48,7 @@
 //! - The experimental functions are not gated here behind a feature flag.
 
 mod date;
+mod gomath;
 mod histogram;
 mod labels;
 mod math;
