@@ -1,7 +1,8 @@
-//! Go's circular functions (`math.Sin`, `Cos`, `Tan`, `Asin`, `Acos`, `Atan`), so that
-//! Ember's trigonometry agrees with Prometheus's to the bit instead of to the last few
-//! places: Go computes them with the Cephes algorithms (not the C library), which this
-//! module follows step by step.
+//! Go's circular functions (`math.Sin`, `Cos`, `Tan`, `Asin`, `Acos`, `Atan`) and inverse
+//! hyperbolic functions (`Asinh`, `Acosh`, `Atanh`, with `Log1p`), so that Ember agrees
+//! with Prometheus to the bit instead of to the last few places: Go computes them with
+//! the Cephes and fdlibm algorithms (not the C library's), which this module follows step
+//! by step.
 //!
 //! - `sin`, `cos`, `tan`: the argument is reduced to `z` in [-π/4, π/4] and an octant `j`
 //!   (`x - j·π/4` with π/4 split into three parts for precision; beyond 2^29, Payne–Hanek
@@ -10,7 +11,9 @@
 //! - `atan`: a rational approximation on [0, 0.66], extended by `atan(x) = π/4 +
 //!   atan((x-1)/(x+1))` and `π/2 - atan(1/x)`; `asin` and `acos` are computed from it.
 //!
-//! The coefficients are Cephes's (given here by their bit patterns).
+//! - `log1p`: fdlibm's; `asinh`, `acosh`, `atanh` are Go's formulas over it and `ln`.
+//!
+//! The coefficients are Cephes's and fdlibm's (given here by their bit patterns).
 
 /// Arguments from here on are reduced with [`trig_reduce`].
 const REDUCE_THRESHOLD: f64 = (1u64 << 29) as f64;
@@ -156,7 +159,7 @@ pub(super) fn sin(x: f64) -> f64 {
     if x.is_infinite() {
         return f64::NAN;
     }
-    let (mut sign, x) = (x < 0.0, x.abs());
+    let (mut sign, x) = if x < 0.0 { (true, -x) } else { (false, x) };
     let (mut j, z) = reduce(x);
     if j > 3 {
         sign = !sign;
@@ -210,7 +213,7 @@ pub(super) fn tan(x: f64) -> f64 {
     if x.is_infinite() {
         return f64::NAN;
     }
-    let (sign, x) = (x < 0.0, x.abs());
+    let (sign, x) = if x < 0.0 { (true, -x) } else { (false, x) };
     let (j, z) = reduce(x);
     let zz = z * z;
     let mut y = if zz > 1e-14 {
@@ -284,7 +287,7 @@ pub(super) fn asin(x: f64) -> f64 {
     if x == 0.0 {
         return x;
     }
-    let (sign, x) = (x < 0.0, x.abs());
+    let (sign, x) = if x < 0.0 { (true, -x) } else { (false, x) };
     if x > 1.0 {
         return f64::NAN;
     }
@@ -304,6 +307,175 @@ pub(super) fn asin(x: f64) -> f64 {
 /// Go's `math.Acos`: π/2 - asin(x).
 pub(super) fn acos(x: f64) -> f64 {
     std::f64::consts::FRAC_PI_2 - asin(x)
+}
+
+/// Go's `math.Log1p`: fdlibm's `log1p`, ln(1+x) without the rounding of 1+x.
+pub(super) fn log1p(x: f64) -> f64 {
+    // Go writes these bounds in decimal (√2-1, √2/2-1), which round to these bits.
+    const SQRT2_M1: f64 = f64::from_bits(0x3fda_8279_99fc_ef32);
+    const SQRT2_HALF_M1: f64 = f64::from_bits(0xbfd2_bec3_3301_8867);
+    const SMALL: f64 = 1.0 / (1u64 << 29) as f64;
+    const TINY: f64 = 1.0 / (1u64 << 54) as f64;
+    const TWO53: f64 = (1u64 << 53) as f64;
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    const LP: [f64; 7] = [
+        f64::from_bits(0x3fe5_5555_5555_5593),
+        f64::from_bits(0x3fd9_9999_9997_fa04),
+        f64::from_bits(0x3fd2_4924_9422_9359),
+        f64::from_bits(0x3fcc_71c5_1d8e_78af),
+        f64::from_bits(0x3fc7_4664_96cb_03de),
+        f64::from_bits(0x3fc3_9a09_d078_c69f),
+        f64::from_bits(0x3fc2_f112_df3e_5244),
+    ];
+    if x < -1.0 || x.is_nan() {
+        return f64::NAN;
+    }
+    if x == -1.0 {
+        return f64::NEG_INFINITY;
+    }
+    if x == f64::INFINITY {
+        return x;
+    }
+    let absx = x.abs();
+    let mut f = 0.0;
+    let mut iu: u64 = 0;
+    let mut k: i64 = 1;
+    if absx < SQRT2_M1 {
+        if absx < SMALL {
+            if absx < TINY {
+                return x;
+            }
+            return x - x * x * 0.5;
+        }
+        if x > SQRT2_HALF_M1 {
+            k = 0;
+            f = x;
+            iu = 1;
+        }
+    }
+    let mut c = 0.0;
+    if k != 0 {
+        let mut u;
+        if absx < TWO53 {
+            u = 1.0 + x;
+            iu = u.to_bits();
+            k = (iu >> 52) as i64 - 1023;
+            c = if k > 0 { 1.0 - (u - x) } else { x - (u - 1.0) };
+            c /= u;
+        } else {
+            u = x;
+            iu = u.to_bits();
+            k = (iu >> 52) as i64 - 1023;
+            c = 0.0;
+        }
+        iu &= 0x000f_ffff_ffff_ffff;
+        if iu < 0x0006_a09e_667f_3bcd {
+            u = f64::from_bits(iu | 0x3ff0_0000_0000_0000);
+        } else {
+            k += 1;
+            u = f64::from_bits(iu | 0x3fe0_0000_0000_0000);
+            iu = (0x0010_0000_0000_0000 - iu) >> 2;
+        }
+        f = u - 1.0;
+    }
+    let hfsq = 0.5 * f * f;
+    let kf = k as f64;
+    if iu == 0 {
+        if f == 0.0 {
+            if k == 0 {
+                return 0.0;
+            }
+            c += kf * LN2_LO;
+            return kf * LN2_HI + c;
+        }
+        let r = hfsq * (1.0 - 0.666_666_666_666_666_6 * f);
+        if k == 0 {
+            return f - r;
+        }
+        return kf * LN2_HI - ((r - (kf * LN2_LO + c)) - f);
+    }
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let r = z
+        * (LP[0] + z * (LP[1] + z * (LP[2] + z * (LP[3] + z * (LP[4] + z * (LP[5] + z * LP[6]))))));
+    if k == 0 {
+        return f - (hfsq - s * (hfsq + r));
+    }
+    kf * LN2_HI - ((hfsq - (s * (hfsq + r) + (kf * LN2_LO + c))) - f)
+}
+
+const LN2: f64 = std::f64::consts::LN_2;
+
+/// Go's `math.Asinh`.
+pub(super) fn asinh(x: f64) -> f64 {
+    const NEAR_ZERO: f64 = 1.0 / (1u64 << 28) as f64;
+    const LARGE: f64 = (1u64 << 28) as f64;
+    if x.is_nan() || x.is_infinite() {
+        return x;
+    }
+    let (sign, x) = if x < 0.0 { (true, -x) } else { (false, x) };
+    let t = if x > LARGE {
+        super::math::go_log(x) + LN2
+    } else if x > 2.0 {
+        super::math::go_log(2.0 * x + 1.0 / ((x * x + 1.0).sqrt() + x))
+    } else if x < NEAR_ZERO {
+        x
+    } else {
+        log1p(x + x * x / (1.0 + (1.0 + x * x).sqrt()))
+    };
+    if sign {
+        -t
+    } else {
+        t
+    }
+}
+
+/// Go's `math.Acosh`.
+pub(super) fn acosh(x: f64) -> f64 {
+    const LARGE: f64 = (1u64 << 28) as f64;
+    if x < 1.0 || x.is_nan() {
+        return f64::NAN;
+    }
+    if x == 1.0 {
+        return 0.0;
+    }
+    if x >= LARGE {
+        return super::math::go_log(x) + LN2;
+    }
+    if x > 2.0 {
+        return super::math::go_log(2.0 * x - 1.0 / (x + (x * x - 1.0).sqrt()));
+    }
+    let t = x - 1.0;
+    log1p(t + (2.0 * t + t * t).sqrt())
+}
+
+/// Go's `math.Atanh`.
+pub(super) fn atanh(x: f64) -> f64 {
+    const NEAR_ZERO: f64 = 1.0 / (1u64 << 28) as f64;
+    if !(-1.0..=1.0).contains(&x) || x.is_nan() {
+        return f64::NAN;
+    }
+    if x == 1.0 {
+        return f64::INFINITY;
+    }
+    if x == -1.0 {
+        return f64::NEG_INFINITY;
+    }
+    let (sign, x) = if x < 0.0 { (true, -x) } else { (false, x) };
+    let t = if x < NEAR_ZERO {
+        x
+    } else if x < 0.5 {
+        let t = x + x;
+        0.5 * log1p(t + t * x / (1.0 - x))
+    } else {
+        0.5 * log1p((x + x) / (1.0 - x))
+    };
+    if sign {
+        -t
+    } else {
+        t
+    }
 }
 
 #[cfg(test)]
@@ -355,6 +527,46 @@ mod tests {
         }
         assert!(sin(f64::INFINITY).is_nan() && cos(f64::NAN).is_nan());
         assert!(tan(f64::NEG_INFINITY).is_nan());
+    }
+
+    #[test]
+    fn log1p_and_inverse_hyperbolics() {
+        for i in -99..=1000 {
+            let x = f64::from(i) * 0.01;
+            assert!(
+                (log1p(x) - x.ln_1p()).abs() <= 1e-15 * x.ln_1p().abs().max(1.0),
+                "{x}"
+            );
+            assert!(
+                (asinh(x) - x.asinh()).abs() <= 1e-15 * x.asinh().abs().max(1.0),
+                "{x}"
+            );
+            if x >= 1.0 {
+                assert!(
+                    (acosh(x) - x.acosh()).abs() <= 1e-15 * x.acosh().max(1.0),
+                    "{x}"
+                );
+            }
+            if x.abs() < 1.0 {
+                assert!(
+                    (atanh(x) - x.atanh()).abs() <= 1e-14 * x.atanh().abs().max(1.0),
+                    "{x}"
+                );
+            }
+        }
+        for x in [1e-30, 1e-10, 3e8, 1e300] {
+            assert!((log1p(x) - x.ln_1p()).abs() <= 1e-15 * x.ln_1p().abs().max(1e-30));
+            assert!((asinh(x) - x.asinh()).abs() <= 1e-15 * x.asinh());
+        }
+        assert_eq!(log1p(-1.0), f64::NEG_INFINITY);
+        assert!(log1p(-2.0).is_nan() && acosh(0.5).is_nan() && atanh(1.5).is_nan());
+        assert_eq!(
+            (atanh(1.0), atanh(-1.0)),
+            (f64::INFINITY, f64::NEG_INFINITY)
+        );
+        assert_eq!(acosh(1.0), 0.0);
+        // Go negates only arguments below zero, so -0 stays -0.
+        assert!(asinh(-0.0).is_sign_negative() && atanh(-0.0).is_sign_negative());
         assert!(asin(1.5).is_nan());
         assert!(sin(-0.0).is_sign_negative());
     }

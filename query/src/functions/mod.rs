@@ -35,10 +35,11 @@
 //!   `histogram_count`, `_sum`, `_avg`, `_stddev`, `_stdvar` return nothing, and no
 //!   native-histogram annotation is ever raised. `start_timestamp` returns nothing, as in
 //!   Prometheus without start-timestamp storage.
-//! - `exp` and the hyperbolic functions use the platform's libm, which agrees with Go's
-//!   implementations (amd64 assembly for `exp`) to within 2 units in the last place.
-//!   `ln`, `log2`, `log10`, `sqrt`, the circular functions (ported from Go's Cephes code)
-//!   and all other arithmetic agree to the bit (`functions/testdata/prometheus-math.txt`).
+//! - `exp`, `sinh`, `cosh`, `tanh` use the platform's libm, which agrees with Go's
+//!   (amd64 assembly for `exp`) to within 2 units in the last place. `ln`, `log2`,
+//!   `log10`, `sqrt`, the circular and inverse hyperbolic functions (ported from Go's
+//!   Cephes and fdlibm code) and all other arithmetic agree to the bit
+//!   (`functions/testdata/prometheus-math.txt`).
 //! - `ln`, `log2`, `log10` of a subnormal number are correct; Go's amd64 assembly `Log`
 //!   returns a wrong value there (ln(5e-324) = -709.09 instead of -744.44).
 //! - Sorting (`sort*`) of more than 12 series uses a stable merge sort; Go's pdqsort may
