@@ -9,7 +9,10 @@
 //! Two calls are handled by the evaluator itself and never reach [`call`]:
 //! `timestamp(<vector selector>)` (which needs the samples' own timestamps; `timestamp` of
 //! any other expression does reach [`call`] and returns step timestamps), and the
-//! experimental `info`, `start`, `end`, `range`, `step` (rejected).
+//! experimental `info`, `start`, `end`, `range`, `step` (rejected). A range-vector
+//! function may be called once per batch of input series: each series is computed on its
+//! own, so batching changes nothing (`absent_over_time`, which looks at all series at
+//! once, is given them all).
 //!
 //! Semantics are Prometheus 3's (`promql/functions.go`, `promql/quantile.go`), function by
 //! function, including where the metric name is dropped, which annotations are raised at
