@@ -228,4 +228,3 @@ mod tests {
         assert!(r.window(&pts, 2).is_empty());
     }
 }
-

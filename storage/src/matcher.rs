@@ -103,6 +103,20 @@ enum Test {
     NotRegex(Arc<CompiledRegex>),
 }
 
+/// Compiles a Go (RE2) regular expression, as written, into a `regex::Regex` with the same
+/// meaning and the same capture groups (for PromQL's `label_replace`). Nothing is added:
+/// a caller that wants Prometheus's anchoring writes `^(?s:<pattern>)$` itself. The error
+/// is worded as Go's `regexp` package words it.
+pub fn compile_go_regex(pattern: &str) -> Result<regex::Regex, String> {
+    let translated = re2::translate(pattern).map_err(|e| e.to_string())?;
+    regex::Regex::new(&translated).map_err(|e| match e {
+        regex::Error::CompiledTooBig(_) => {
+            format!("error parsing regexp: expression too large: `{pattern}`")
+        }
+        e => format!("error parsing regexp: {e}: `{pattern}`"),
+    })
+}
+
 /// A compiled, fully anchored regex with its fast paths.
 struct CompiledRegex {
     strategy: fast::Strategy,

@@ -86,6 +86,7 @@ pub(crate) fn translate(pattern: &str) -> Result<String, Re2Error> {
         operand: false,
         last_repeat: None,
         pending_flags: None,
+        names: Vec::new(),
     };
     t.run()?;
     Ok(t.out)
@@ -104,6 +105,9 @@ struct Translator<'a> {
     /// A `(?flags)` group not yet written: written before the next token, so that a
     /// repetition right after it still applies to the element before it, as in Go.
     pending_flags: Option<String>,
+    /// Capture names already written (the `regex` crate rejects a repeated name, Go
+    /// accepts it: a repeat becomes an unnamed group, keeping the group numbering).
+    names: Vec<String>,
 }
 
 fn err(code: &'static str, expr: &str) -> Re2Error {
@@ -251,8 +255,8 @@ impl Translator<'_> {
             self.operand = false;
             return Ok(at + 1);
         }
-        // Named captures: the name is checked as Go does, then dropped (captures do not
-        // matter to a matcher).
+        // Named captures: the name is checked as Go does and kept, so that groups keep
+        // their numbers and names (`label_replace` expands `$1` and `${name}`).
         let with_p = t.len() > 4 && t.as_bytes()[2] == b'P' && t.as_bytes()[3] == b'<';
         let bare = t.len() > 3 && t.as_bytes()[2] == b'<';
         if with_p || bare {
@@ -267,7 +271,14 @@ impl Translator<'_> {
                 return Err(err(INVALID_NAMED_CAPTURE, &t[..end + 1]));
             }
             self.flush_flags();
-            self.out.push_str("(?:");
+            if self.names.iter().any(|n| n == name) {
+                self.out.push('(');
+            } else {
+                self.out.push_str("(?P<");
+                self.out.push_str(name);
+                self.out.push('>');
+                self.names.push(name.to_string());
+            }
             self.depth += 1;
             self.operand = false;
             return Ok(at + end + 1);
@@ -786,6 +797,10 @@ mod tests {
     #[test]
     fn groups_and_flags() {
         assert!(re(r"(?P<x>a)(?<y>b)").is_match("ab"));
+        // Groups keep their numbers and names; a repeated name (accepted by Go) is kept
+        // as an unnamed group.
+        let caps = re(r"(?P<x>a)(b)(?P<x>c)").captures("abc").unwrap();
+        assert_eq!((&caps["x"], &caps[2], &caps[3]), ("a", "b", "c"));
         assert!(re(r"(?i)ab").is_match("AB"));
         assert!(re(r"(?i:a)b").is_match("Ab"));
         assert!(!re(r"(?i:a)b").is_match("AB"));
