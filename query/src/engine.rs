@@ -127,8 +127,18 @@ impl Engine {
     }
 
     /// Parses a query as Prometheus does (errors are `QueryError::Parse`).
+    ///
+    /// Binary-operator `fill` modifiers parse in `promql-parser` but are behind a feature
+    /// flag in Prometheus that Ember does not implement, so they are rejected here as
+    /// Prometheus rejects them without the flag.
     pub fn parse(query: &str) -> Result<Expr, QueryError> {
-        promql_parser::parser::parse(query).map_err(QueryError::Parse)
+        let expr = promql_parser::parser::parse(query).map_err(QueryError::Parse)?;
+        if uses_fill_modifiers(&expr) {
+            return Err(QueryError::Parse(
+                "binop fill modifiers are experimental and not enabled".into(),
+            ));
+        }
+        Ok(expr)
     }
 
     /// Evaluates `query` at `ts` (milliseconds).
@@ -252,5 +262,26 @@ impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
         *self.engine.running.lock() -= 1;
         self.engine.slot_freed.notify_one();
+    }
+}
+
+/// Whether any binary operation in `e` carries a `fill`, `fill_left` or `fill_right` modifier.
+fn uses_fill_modifiers(e: &Expr) -> bool {
+    match e {
+        Expr::Binary(b) => {
+            b.modifier
+                .as_ref()
+                .is_some_and(|m| m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some())
+                || uses_fill_modifiers(&b.lhs)
+                || uses_fill_modifiers(&b.rhs)
+        }
+        Expr::Aggregate(a) => {
+            uses_fill_modifiers(&a.expr) || a.param.as_deref().is_some_and(uses_fill_modifiers)
+        }
+        Expr::Unary(u) => uses_fill_modifiers(&u.expr),
+        Expr::Paren(p) => uses_fill_modifiers(&p.expr),
+        Expr::Subquery(s) => uses_fill_modifiers(&s.expr),
+        Expr::Call(c) => c.args.args.iter().any(|a| uses_fill_modifiers(a)),
+        _ => false,
     }
 }

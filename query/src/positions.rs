@@ -72,23 +72,145 @@ impl fmt::Display for Pos {
 #[derive(Debug, Default)]
 pub struct Positions {
     by_node: HashMap<usize, Pos>,
+    /// String literals whose Go meaning is not valid UTF-8 (`"\xff"`), with that meaning
+    /// quoted as Go's `%q` prints it. `promql-parser` decodes `\xff` to the character
+    /// U+00FF, where Prometheus keeps the raw byte and rejects it as a label name.
+    invalid_utf8: HashMap<usize, String>,
 }
 
 impl Positions {
     /// Positions of the nodes of `expr`, parsed from `query`. Never fails: a node that
     /// cannot be placed simply has no position.
     pub fn compute(query: &str, expr: &Expr) -> Positions {
-        let by_node = node_spans(query, expr)
+        let spans = node_spans(query, expr);
+        let mut invalid_utf8 = HashMap::new();
+        collect_strings(expr, &mut |node| {
+            let key = node_key(node);
+            let Some(text) = spans.get(&key).and_then(|s| query.get(s.start..s.end)) else {
+                return;
+            };
+            if let Some(bytes) = go_string_bytes(text.trim_start_matches(['+', ' '])) {
+                if std::str::from_utf8(&bytes).is_err() {
+                    invalid_utf8.insert(key, go_quote(&bytes));
+                }
+            }
+        });
+        let by_node = spans
             .into_iter()
             .map(|(node, span)| (node, Pos::at_offset(query, span.start)))
             .collect();
-        Positions { by_node }
+        Positions {
+            by_node,
+            invalid_utf8,
+        }
+    }
+
+    /// For a string literal that is not valid UTF-8 in Go's reading of the query, that
+    /// string quoted as Go's `%q` prints it (for error messages).
+    pub fn invalid_utf8(&self, node: &Expr) -> Option<&str> {
+        self.invalid_utf8.get(&node_key(node)).map(String::as_str)
     }
 
     /// The position of `node` (a node of the expression given to `compute`).
     pub fn of(&self, node: &Expr) -> Option<Pos> {
         self.by_node.get(&node_key(node)).copied()
     }
+}
+
+/// Calls `f` on every string literal node of `e`.
+fn collect_strings(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    match e {
+        Expr::StringLiteral(_) => f(e),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                collect_strings(p, f);
+            }
+            collect_strings(&a.expr, f);
+        }
+        Expr::Binary(b) => {
+            collect_strings(&b.lhs, f);
+            collect_strings(&b.rhs, f);
+        }
+        Expr::Unary(u) => collect_strings(&u.expr, f),
+        Expr::Paren(p) => collect_strings(&p.expr, f),
+        Expr::Subquery(s) => collect_strings(&s.expr, f),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| collect_strings(a, f)),
+        _ => {}
+    }
+}
+
+/// The bytes a PromQL string literal token stands for, decoded as Go's `strconv.Unquote`
+/// does (`\x` and octal escapes are raw bytes). `None` when `token` is not a quoted string.
+fn go_string_bytes(token: &str) -> Option<Vec<u8>> {
+    let quote = token.chars().next()?;
+    let body = token.strip_prefix(quote)?.strip_suffix(quote)?;
+    if quote == '`' {
+        return Some(body.as_bytes().to_vec());
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut chars = body.chars();
+    let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<u32> {
+        let digits: String = chars.by_ref().take(n).collect();
+        (digits.len() == n).then(|| u32::from_str_radix(&digits, 16).ok())?
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let byte = match chars.next()? {
+            'a' => 7,
+            'b' => 8,
+            'f' => 12,
+            'n' => b'\n',
+            'r' => b'\r',
+            't' => b'\t',
+            'v' => 11,
+            'x' => u8::try_from(hex(&mut chars, 2)?).ok()?,
+            d @ '0'..='7' => {
+                let rest: String = chars.by_ref().take(2).collect();
+                u8::from_str_radix(&format!("{d}{rest}"), 8).ok()?
+            }
+            u @ ('u' | 'U') => {
+                let c = char::from_u32(hex(&mut chars, if u == 'u' { 4 } else { 8 })?)?;
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            other => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+        };
+        out.push(byte);
+    }
+    Some(out)
+}
+
+/// `bytes` quoted as Go's `strconv.Quote` does: printable characters as they are, invalid
+/// UTF-8 bytes as `\xHH`.
+fn go_quote(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The byte range of a node in the query text: from its first token to the end of its
@@ -671,5 +793,44 @@ mod tests {
         assert_eq!(Pos::at_offset("a\nbc", 2), Pos { line: 2, col: 1 });
         assert_eq!(Pos::at_offset("a\nbc", 3), Pos { line: 2, col: 2 });
         assert_eq!(Pos::at_offset("a\n\nb", 3), Pos { line: 3, col: 1 });
+    }
+}
+
+#[cfg(test)]
+mod go_string_tests {
+    use super::*;
+
+    #[test]
+    fn go_escapes_decode_to_raw_bytes() {
+        assert_eq!(go_string_bytes(r#""a\xc5z""#), Some(b"a\xc5z".to_vec()));
+        assert_eq!(go_string_bytes(r#"'\377'"#), Some(vec![0xff]));
+        assert_eq!(
+            go_string_bytes(r#""\u00ff\n""#),
+            Some("ÿ\n".as_bytes().to_vec())
+        );
+        assert_eq!(go_string_bytes(r"`\xff`"), Some(br"\xff".to_vec()));
+        assert_eq!(go_quote(b"a\xc5z"), r#""a\xc5z""#);
+    }
+
+    #[test]
+    fn invalid_utf8_literals_are_found() {
+        for (q, want) in [
+            (r#"count_values("a\xc5z", x)"#, Some(r#""a\xc5z""#)),
+            (r#"count_values("a\u00c5z", x)"#, None),
+            (
+                r#"label_replace(x, "\xff", "", "src", "(.*)")"#,
+                Some(r#""\xff""#),
+            ),
+        ] {
+            let e = promql_parser::parser::parse(q).unwrap();
+            let p = Positions::compute(q, &e);
+            let mut found = None;
+            collect_strings(&e, &mut |n| {
+                if found.is_none() {
+                    found = p.invalid_utf8(n).map(str::to_string);
+                }
+            });
+            assert_eq!(found.as_deref(), want, "{q}");
+        }
     }
 }

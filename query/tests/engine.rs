@@ -310,3 +310,47 @@ fn limits_timeouts_and_cancellation() {
         .unwrap_err();
     assert!(matches!(err, QueryError::Timeout(_)), "{err:?}");
 }
+
+/// `fill` modifiers are behind a feature flag in Prometheus; without it they are a parse
+/// error (bad_data), not an evaluation error.
+#[test]
+fn binop_fill_modifiers_are_parse_errors() {
+    let h = data();
+    for q in [
+        "metric + on(job) fill(0) metric",
+        "sum(metric - ignoring(job) fill_left(1) metric)",
+    ] {
+        match instant(&h, q, 5 * M) {
+            Err(QueryError::Parse(msg)) => {
+                assert!(msg.contains("fill modifiers"), "{q}: {msg}")
+            }
+            other => panic!("{q}: want a parse error, got {other:?}"),
+        }
+    }
+}
+
+/// `start()`, `end()`, `range()` and `step()` are the query's own boundaries in seconds;
+/// inside a subquery they still refer to the outer query.
+#[test]
+fn query_boundary_functions() {
+    let h = data();
+    let r = engine()
+        .range(
+            &h,
+            "max_over_time(vector(end() - start() + step())[5m:1m])",
+            60 * S,
+            180 * S,
+            60 * S,
+            &QueryOpts::default(),
+        )
+        .unwrap();
+    let Value::Matrix(m) = r.value else {
+        panic!("want a matrix")
+    };
+    assert_eq!(m.len(), 1);
+    assert!(
+        m[0].floats.iter().all(|p| p.f == 180.0),
+        "{:?}",
+        m[0].floats
+    );
+}

@@ -307,7 +307,12 @@ impl<'a> Evaluator<'a> {
         steps: Steps,
     ) -> Result<StepValue, QueryError> {
         let param = match &a.param {
-            Some(p) => Some(self.eval(p, steps)?),
+            Some(p) => {
+                if let Some(quoted) = self.positions.invalid_utf8(p) {
+                    return Err(QueryError::exec(format!("invalid label name {quoted}")));
+                }
+                Some(self.eval(p, steps)?)
+            }
             None => None,
         };
         let input = match self.eval(&a.expr, steps)? {
@@ -521,10 +526,33 @@ impl<'a> Evaluator<'a> {
                     return self.step_output(StepValue::Vector(out), steps);
                 }
             }
-            "info" | "start" | "end" | "range" | "step" => {
-                return Err(QueryError::exec(format!(
-                    "function {name}() is an experimental Prometheus feature that Ember does not support yet"
-                )))
+            // The query's own boundaries, in seconds, the same at every step (an instant
+            // query has no step and no range).
+            "start" | "end" | "range" | "step" => {
+                let q = self.steps;
+                let ms = match name {
+                    "start" => q.start,
+                    "end" => q.end,
+                    "range" => q.end - q.start,
+                    _ if self.range_query => q.interval,
+                    _ => 0,
+                };
+                let v = ms as f64 / 1000.0;
+                return self.step_output(StepValue::Scalar(vec![v; steps.len()]), steps);
+            }
+            // A destination that is not valid UTF-8 in Go's reading of the query.
+            "label_replace" | "label_join" => {
+                if let Some(quoted) = args.get(1).and_then(|a| self.positions.invalid_utf8(a)) {
+                    return Err(QueryError::exec(format!(
+                        "invalid destination label name in {name}(): {}",
+                        quoted.trim_matches('"')
+                    )));
+                }
+            }
+            "info" => {
+                return Err(QueryError::exec(
+                    "function info() is an experimental Prometheus feature that Ember does not support yet",
+                ))
             }
             _ => {}
         }
