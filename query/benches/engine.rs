@@ -12,6 +12,10 @@ use ember_query::{Engine, EngineOpts, QueryOpts, Value};
 use ember_storage::head::{Head, HeadOptions};
 use ember_storage::{Labels, SeriesRef};
 
+// The daemon's allocator, so that the figures are the daemon's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const STEP: i64 = 15_000;
 const HOURS: i64 = 6;
 const SAMPLES: i64 = HOURS * 3600 * 1000 / STEP;
@@ -55,6 +59,7 @@ fn build() -> Arc<Head> {
         }
     }
     let mut refs: Vec<Option<SeriesRef>> = vec![None; series.len()];
+    let mut values = vec![0.0f64; series.len()];
     let empty = Labels::empty();
     for k in 0..SAMPLES {
         let mut app = head.appender();
@@ -64,8 +69,10 @@ fn build() -> Arc<Head> {
             } else {
                 l.as_ref()
             };
-            // Counters growing at a per-series rate, with a little noise.
-            let v = (k as f64) * rate + ((k * 7 + j as i64) % 5) as f64;
+            // Counters growing at a per-series rate, with a little noise (and no resets,
+            // as real counters between restarts).
+            values[j] += rate + ((k * 7 + j as i64) % 5) as f64;
+            let v = values[j];
             refs[j] = Some(app.append(refs[j], labels, k * STEP, v).expect("append"));
         }
         app.commit().expect("commit");
@@ -75,7 +82,15 @@ fn build() -> Arc<Head> {
 
 fn queries(c: &mut Criterion) {
     let head = build();
-    let engine = Engine::new(EngineOpts::default());
+    // EMBER_BENCH_THREADS=1 measures one core's work.
+    let mut opts = EngineOpts::default();
+    if let Some(t) = std::env::var("EMBER_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+    {
+        opts.threads = t;
+    }
+    let engine = Engine::new(opts);
     let end = (SAMPLES - 1) * STEP;
     let start = end - HOURS * 3600 * 1000 + 5 * 60 * 1000;
     let mut g = c.benchmark_group("range_6h_step_60s");

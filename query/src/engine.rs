@@ -37,6 +37,9 @@ pub struct EngineOpts {
     pub delayed_name_removal: bool,
     /// Per-step sample counts in the statistics.
     pub per_step_stats: bool,
+    /// Threads one query may use for its per-series work (selectors and range-vector
+    /// functions over many series). Defaults to the machine's cores.
+    pub threads: usize,
 }
 
 impl Default for EngineOpts {
@@ -49,6 +52,7 @@ impl Default for EngineOpts {
             default_subquery_step: 60 * 1000,
             delayed_name_removal: false,
             per_step_stats: false,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }

@@ -354,3 +354,79 @@ fn query_boundary_functions() {
         m[0].floats
     );
 }
+
+/// Many series: one query's per-series work is split over threads; the answers, the
+/// annotations and the sample statistics are those of a single thread, and the sample
+/// limit holds across the threads.
+#[test]
+fn threads_give_the_single_threaded_answer() {
+    let mut load: Vec<(Vec<(String, String)>, Vec<(i64, f64)>)> = Vec::new();
+    for i in 0..3000i64 {
+        let labels = vec![
+            (
+                "__name__".to_string(),
+                format!("m{}", if i % 3 == 0 { "_total" } else { "" }),
+            ),
+            ("i".to_string(), i.to_string()),
+            ("job".to_string(), format!("j{}", i % 7)),
+        ];
+        // A reset now and then, and series that end early (staleness by lookback).
+        let samples = (0..(40 + i % 41))
+            .map(|k| (k * 15 * S, ((k * (i % 5 + 1)) % (50 + i % 13)) as f64))
+            .collect();
+        load.push((labels, samples));
+    }
+    let borrowed: Vec<(Vec<(&str, &str)>, Vec<(i64, f64)>)> = load
+        .iter()
+        .map(|(l, s)| {
+            (
+                l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect(),
+                s.clone(),
+            )
+        })
+        .collect();
+    let series: Vec<Load<'_>> = borrowed.iter().map(|(l, s)| (&l[..], s.clone())).collect();
+    let h = head_with(&series);
+    let one = Engine::new(EngineOpts {
+        threads: 1,
+        ..EngineOpts::default()
+    });
+    let four = Engine::new(EngineOpts {
+        threads: 4,
+        ..EngineOpts::default()
+    });
+    for q in [
+        "{__name__=~\"m.*\"}",
+        "rate({__name__=~\"m.*\"}[2m])",
+        "sum by (job) (increase(m_total[5m]))",
+        "timestamp(m)",
+        "max_over_time(m[1m]) - min_over_time(m[1m])",
+        "absent_over_time(nothing[1m])",
+    ] {
+        let a = one
+            .range(&h, q, 0, 12 * M, 30 * S, &QueryOpts::default())
+            .unwrap();
+        let b = four
+            .range(&h, q, 0, 12 * M, 30 * S, &QueryOpts::default())
+            .unwrap();
+        assert_eq!(a.value, b.value, "{q}");
+        assert_eq!(
+            a.annotations.iter().collect::<Vec<_>>(),
+            b.annotations.iter().collect::<Vec<_>>(),
+            "{q}"
+        );
+        assert_eq!(
+            a.stats.total_queryable_samples, b.stats.total_queryable_samples,
+            "{q}"
+        );
+    }
+    let tight = Engine::new(EngineOpts {
+        threads: 4,
+        max_samples: 10_000,
+        ..EngineOpts::default()
+    });
+    let err = tight
+        .range(&h, "rate(m[5m])", 0, 12 * M, 30 * S, &QueryOpts::default())
+        .unwrap_err();
+    assert!(matches!(err, QueryError::TooManySamples(_)), "{err:?}");
+}

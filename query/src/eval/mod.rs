@@ -17,8 +17,10 @@
 //! labels.
 
 mod names;
+mod parallel;
 pub(crate) mod selector;
 
+use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ember_storage::querier::{Queryable, SelectHints, Series as StoredSeries};
@@ -37,10 +39,16 @@ use crate::positions::Positions;
 use crate::value::{drop_metric_name, FPoint, RangeValue, Sample, Series, StepValue, Steps, Value};
 
 use names::{finish_names, merge_same_labels, Overlap};
+use parallel::{map_parts, Budget, Checker};
 use selector::EvalTimes;
 
-/// Raw samples per batch handed to a range-vector function.
+/// Raw samples per batch handed to a range-vector function when materializing.
 const RANGE_BATCH_SAMPLES: usize = 1 << 20;
+
+/// Raw samples per batch a part of a range-vector function call reads before running the
+/// function on them: small enough (1 MiB of points) that the samples are still in the
+/// core's cache when the function reads them back.
+const PART_BATCH_SAMPLES: usize = 1 << 16;
 
 /// Where the query is, for error messages (Prometheus's `env` strings).
 const ENV_EVAL: &str = "expression evaluation";
@@ -191,6 +199,21 @@ impl<'a> Evaluator<'a> {
             return Err(QueryError::Timeout(ENV_EVAL));
         }
         Ok(())
+    }
+
+    /// The deadline and cancellation checks for a part running on another thread.
+    fn checker<'f>(&'f self, failed: &'f AtomicBool) -> Checker<'f> {
+        Checker {
+            deadline: self.deadline,
+            cancel: self.cancel.as_ref(),
+            failed,
+        }
+    }
+
+    /// Takes over the samples held and the peak after parts ran with `budget`.
+    fn absorb(&mut self, budget: &Budget) {
+        self.current_samples = budget.held();
+        self.stats.peak_samples = self.stats.peak_samples.max(budget.peak() as u64);
     }
 
     /// Accounts for `n` more samples held in memory.
@@ -386,23 +409,32 @@ impl<'a> Evaluator<'a> {
             ..SelectHints::default()
         };
         let stored = self.select(vs, mint, maxt, hints)?;
-        let mut out = Vec::with_capacity(stored.len());
-        for s in &stored {
-            self.check()?;
-            let mut floats = Vec::new();
-            let read = selector::instant_points(s, &times, self.lookback, timestamps, &mut floats)?;
-            self.stats.total_queryable_samples += floats.len() as u64;
-            let _ = read;
-            if floats.is_empty() {
-                continue;
+        let budget = Budget::new(self.current_samples, self.opts.max_samples);
+        let failed = AtomicBool::new(false);
+        let checker = self.checker(&failed);
+        let (lookback, delayed) = (self.lookback, self.opts.delayed_name_removal);
+        let parts = map_parts(&stored, self.opts.threads, &failed, |part| {
+            let mut out = Vec::with_capacity(part.len());
+            for s in part {
+                checker.check()?;
+                let mut floats = Vec::new();
+                selector::instant_points(s, &times, lookback, timestamps, &mut floats)?;
+                if floats.is_empty() {
+                    continue;
+                }
+                budget.hold(floats.len())?;
+                let mut series = selector::to_series(s, floats);
+                if timestamps {
+                    drop_metric_name(&mut series, delayed);
+                }
+                out.push(series);
             }
-            self.hold(floats.len())?;
-            let mut series = selector::to_series(s, floats);
-            if timestamps {
-                drop_metric_name(&mut series, self.opts.delayed_name_removal);
-            }
-            out.push(series);
-        }
+            Ok(out)
+        })?;
+        self.absorb(&budget);
+        let out: Vec<Series> = parts.into_iter().flatten().collect();
+        self.stats.total_queryable_samples +=
+            out.iter().map(|s| s.floats.len() as u64).sum::<u64>();
         if self.opts.per_step_stats {
             self.count_per_step(&out, steps);
         }
@@ -601,56 +633,62 @@ impl<'a> Evaluator<'a> {
             return self.step_output(out, steps);
         };
 
-        // A range-vector function: per series, so it runs batch by batch (except
-        // absent_over_time, which looks at all series together).
-        let mut batches = if name == "absent_over_time" {
-            let all = self.materialize(source)?;
-            RangeBatches {
-                source: Some(RangeSource::Materialized(all)),
-                next: 0,
-                emitted: false,
+        // A range-vector function: per series, so it runs batch by batch, over parts of
+        // the selection on several threads (except absent_over_time, which looks at all
+        // series together, and subqueries, whose result is already in memory).
+        let call = RangeCall {
+            name,
+            args,
+            values: &values,
+            range_index,
+            steps,
+            call_pos,
+            positions: self.positions,
+            delayed,
+        };
+        let source = match source {
+            RangeSource::Selector { .. } if name == "absent_over_time" => {
+                RangeSource::Materialized(self.materialize(source)?)
             }
-        } else {
-            self.range_batches(source)
+            other => other,
         };
         let mut output: Vec<Series> = Vec::new();
         let mut scalar_out: Option<StepValue> = None;
-        while let Some(batch) = batches.next(self) {
-            let batch = batch?;
-            self.check()?;
-            let batch_samples: usize = batch.series.iter().map(|s| s.floats.len()).sum();
-            self.hold(batch_samples)?;
-            let mut vals: Vec<StepValue> = Vec::with_capacity(values.len());
-            for (i, v) in values.iter().enumerate() {
-                if i == range_index {
-                    vals.push(StepValue::Range(RangeValue {
-                        series: Vec::new(),
-                        range: 0,
-                        window_ends: Vec::new(),
-                    }));
-                } else if let Some(v) = v {
-                    vals.push(v.clone());
+        match source {
+            RangeSource::Materialized(rv) => {
+                let samples: usize = rv.series.iter().map(|s| s.floats.len()).sum();
+                self.hold(samples)?;
+                let mut ctx = call.ctx(&mut self.annotations);
+                match call_function(name, call.args_with(rv), &mut ctx)? {
+                    StepValue::Vector(s) => {
+                        self.current_samples -= samples;
+                        self.hold(s.iter().map(|x| x.floats.len()).sum())?;
+                        output = s;
+                    }
+                    other => {
+                        self.current_samples -= samples;
+                        scalar_out = Some(other);
+                    }
                 }
             }
-            vals[range_index] = StepValue::Range(batch);
-            let mut ctx = FnCtx {
-                steps,
-                arg_exprs: args,
-                call_pos,
-                positions: self.positions,
-                annotations: &mut self.annotations,
-                delayed_name_removal: delayed,
-            };
-            match call_function(name, vals, &mut ctx)? {
-                StepValue::Vector(s) => {
-                    self.current_samples -= batch_samples;
-                    let produced: usize = s.iter().map(|x| x.floats.len()).sum();
-                    self.hold(produced)?;
-                    output.extend(s);
-                }
-                other => {
-                    self.current_samples -= batch_samples;
-                    scalar_out = Some(other);
+            RangeSource::Selector {
+                series,
+                times,
+                range,
+            } => {
+                let budget = Budget::new(self.current_samples, self.opts.max_samples);
+                let failed = AtomicBool::new(false);
+                let checker = self.checker(&failed);
+                let threads = self.opts.threads.max(1);
+                let batch_limit = PART_BATCH_SAMPLES;
+                let parts = map_parts(&series, threads, &failed, |part| {
+                    call.run_part(part, &times, range, batch_limit, &checker, &budget)
+                })?;
+                self.absorb(&budget);
+                for p in parts {
+                    self.annotations.merge(p.annotations);
+                    self.stats.total_queryable_samples += p.queryable;
+                    output.extend(p.output);
                 }
             }
         }
@@ -663,6 +701,109 @@ impl<'a> Evaluator<'a> {
             output = merge_same_labels(output, Overlap::Never)?;
         }
         Ok(StepValue::Vector(output))
+    }
+}
+
+/// One call of a range-vector function, as each part of its selection runs it.
+struct RangeCall<'a> {
+    name: &'a str,
+    args: &'a [Box<Expr>],
+    /// The evaluated arguments other than the range vector (`None` at `range_index`).
+    values: &'a [Option<StepValue>],
+    range_index: usize,
+    steps: Steps,
+    call_pos: Option<crate::positions::Pos>,
+    positions: &'a Positions,
+    delayed: bool,
+}
+
+/// What one part of a range-vector function call produced.
+struct PartOutput {
+    output: Vec<Series>,
+    annotations: Annotations,
+    /// Samples read, counted once per window they are in (Prometheus's statistics).
+    queryable: u64,
+}
+
+impl RangeCall<'_> {
+    fn ctx<'c>(&'c self, annotations: &'c mut Annotations) -> FnCtx<'c> {
+        FnCtx {
+            steps: self.steps,
+            arg_exprs: self.args,
+            call_pos: self.call_pos,
+            positions: self.positions,
+            annotations,
+            delayed_name_removal: self.delayed,
+        }
+    }
+
+    /// The function's arguments with `rv` as the range vector.
+    fn args_with(&self, rv: RangeValue) -> Vec<StepValue> {
+        let mut rv = Some(rv);
+        self.values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                if i == self.range_index {
+                    rv.take().map(StepValue::Range)
+                } else {
+                    v.clone()
+                }
+            })
+            .collect()
+    }
+
+    /// Reads `series` in batches of about `batch_limit` samples and runs the function on
+    /// each batch.
+    fn run_part(
+        &self,
+        series: &[StoredSeries],
+        times: &EvalTimes,
+        range: i64,
+        batch_limit: usize,
+        checker: &Checker<'_>,
+        budget: &Budget,
+    ) -> Result<PartOutput, QueryError> {
+        let window_ends: Vec<i64> = (0..times.steps.len()).map(|i| times.at_step(i)).collect();
+        let mut out = PartOutput {
+            output: Vec::new(),
+            annotations: Annotations::new(),
+            queryable: 0,
+        };
+        let mut next = 0;
+        while next < series.len() {
+            let mut batch = Vec::new();
+            let mut samples = 0usize;
+            while next < series.len() && samples < batch_limit {
+                checker.check()?;
+                let s = &series[next];
+                next += 1;
+                let mut floats = Vec::new();
+                out.queryable += selector::range_points(s, times, range, &mut floats)?;
+                if floats.is_empty() {
+                    continue;
+                }
+                samples += floats.len();
+                batch.push(selector::to_series(s, floats));
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            budget.hold(samples)?;
+            let rv = RangeValue {
+                series: batch,
+                range,
+                window_ends: window_ends.clone(),
+            };
+            let mut ctx = self.ctx(&mut out.annotations);
+            let result = call_function(self.name, self.args_with(rv), &mut ctx)?;
+            budget.release(samples);
+            if let StepValue::Vector(s) = result {
+                budget.hold(s.iter().map(|x| x.floats.len()).sum())?;
+                out.output.extend(s);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -710,14 +851,13 @@ impl RangeBatches {
                     let s = &series[self.next];
                     self.next += 1;
                     let mut floats = Vec::new();
-                    if let Err(e) = selector::range_points(s, times, *range, &mut floats) {
-                        return Some(Err(e));
+                    match selector::range_points(s, times, *range, &mut floats) {
+                        Ok(n) => ev.stats.total_queryable_samples += n,
+                        Err(e) => return Some(Err(e)),
                     }
                     if floats.is_empty() {
                         continue;
                     }
-                    ev.stats.total_queryable_samples +=
-                        window_sample_count(&floats, &window_ends, *range);
                     samples += floats.len();
                     batch.push(selector::to_series(s, floats));
                 }
@@ -729,22 +869,6 @@ impl RangeBatches {
             }
         }
     }
-}
-
-/// Samples summed over all steps' windows (Prometheus counts a sample once per window it
-/// is in), computed with two pointers.
-fn window_sample_count(points: &[FPoint], ends: &[i64], range: i64) -> u64 {
-    let (mut lo, mut hi, mut total) = (0usize, 0usize, 0u64);
-    for &end in ends {
-        while hi < points.len() && points[hi].t <= end {
-            hi += 1;
-        }
-        while lo < hi && points[lo].t <= end - range {
-            lo += 1;
-        }
-        total += (hi - lo) as u64;
-    }
-    total
 }
 
 /// Samples held by a value.

@@ -43,6 +43,12 @@ impl EvalTimes {
     pub fn last(&self) -> i64 {
         self.at_step(self.steps.len() - 1)
     }
+
+    /// Whether windows of `width` ending at the steps' times cover one unbroken span
+    /// (each window starts no later than the previous one ends).
+    pub fn contiguous(&self, width: i64) -> bool {
+        self.at.is_some() || self.steps.len() == 1 || self.steps.interval <= width
+    }
 }
 
 /// The storage matchers of a selector: its matchers plus `__name__="<name>"` when the
@@ -99,6 +105,9 @@ pub(crate) fn instant_points(
     sample_timestamps: bool,
     out: &mut Vec<FPoint>,
 ) -> Result<u64, QueryError> {
+    if times.contiguous(lookback) {
+        return instant_points_dense(series, times, lookback, sample_timestamps, out);
+    }
     let mut it = series.iter();
     let mut read = 0u64;
     // `prev`: newest sample at or before the current evaluation time.
@@ -157,14 +166,86 @@ pub(crate) fn instant_points(
     Ok(read)
 }
 
+/// [`instant_points`] when the steps' lookback windows leave no gap: every sample of the
+/// span is needed anyway, so the chunks are decoded straight through and the steps are
+/// advanced as the samples go by.
+fn instant_points_dense(
+    series: &StoredSeries,
+    times: &EvalTimes,
+    lookback: i64,
+    sample_timestamps: bool,
+    out: &mut Vec<FPoint>,
+) -> Result<u64, QueryError> {
+    let n = times.steps.len();
+    out.reserve(n);
+    let mut i = 0;
+    // The newest sample at or before step `i`'s evaluation time.
+    let mut prev: Option<(i64, f64)> = None;
+    let emit = |i: usize, prev: Option<(i64, f64)>, out: &mut Vec<FPoint>| {
+        if let Some((pt, pv)) = prev {
+            if pt > times.at_step(i) - lookback && !is_stale_nan(pv) {
+                let f = if sample_timestamps {
+                    pt as f64 / 1000.0
+                } else {
+                    pv
+                };
+                out.push(FPoint {
+                    t: times.steps.ts(i),
+                    f,
+                });
+            }
+        }
+    };
+    let read = series
+        .for_each_in(times.first() - lookback + 1, times.last(), |t, v| {
+            while i < n && times.at_step(i) < t {
+                emit(i, prev, out);
+                i += 1;
+            }
+            prev = Some((t, v));
+        })
+        .map_err(|e| QueryError::Storage(format!("reading {}: {e}", series.labels())))?;
+    while i < n {
+        emit(i, prev, out);
+        i += 1;
+    }
+    Ok(read)
+}
+
 /// The samples of one stored series that fall in at least one step's window
-/// `(end_i - range, end_i]`, staleness markers removed.
+/// `(end_i - range, end_i]`, staleness markers removed. Returns how many samples the
+/// windows hold together (a sample counts once per window it is in, as Prometheus counts
+/// queryable samples).
 pub(crate) fn range_points(
     series: &StoredSeries,
     times: &EvalTimes,
     range: i64,
     out: &mut Vec<FPoint>,
-) -> Result<(), QueryError> {
+) -> Result<u64, QueryError> {
+    if times.contiguous(range) {
+        // The windows leave no gap: one span, decoded straight through. The windows
+        // holding a sample at `t` are those ending in `[t, t + range)`: steps `a..b`.
+        out.reserve(series.sample_count_hint(times.first() - range + 1, times.last()));
+        let n = times.steps.len();
+        let (mut a, mut b, mut in_windows) = (0usize, 0usize, 0u64);
+        series
+            .for_each_in(times.first() - range + 1, times.last(), |t, v| {
+                if is_stale_nan(v) {
+                    return;
+                }
+                while a < n && times.at_step(a) < t {
+                    a += 1;
+                }
+                while b < n && times.at_step(b) - range < t {
+                    b += 1;
+                }
+                in_windows += (b - a) as u64;
+                out.push(FPoint { t, f: v });
+            })
+            .map_err(|e| QueryError::Storage(format!("reading {}: {e}", series.labels())))?;
+        return Ok(in_windows);
+    }
+    let start = out.len();
     let mut it = series.iter();
     let n = times.steps.len();
     let mut j = 0; // the first window whose end is >= the current sample
@@ -194,7 +275,24 @@ pub(crate) fn range_points(
             series.labels()
         )));
     }
-    Ok(())
+    let ends: Vec<i64> = (0..times.steps.len()).map(|i| times.at_step(i)).collect();
+    Ok(window_sample_count(&out[start..], &ends, range))
+}
+
+/// Samples summed over all steps' windows (Prometheus counts a sample once per window it
+/// is in), computed with two pointers.
+fn window_sample_count(points: &[FPoint], ends: &[i64], range: i64) -> u64 {
+    let (mut lo, mut hi, mut total) = (0usize, 0usize, 0u64);
+    for &end in ends {
+        while hi < points.len() && points[hi].t <= end {
+            hi += 1;
+        }
+        while lo < hi && points[lo].t <= end - range {
+            lo += 1;
+        }
+        total += (hi - lo) as u64;
+    }
+    total
 }
 
 /// A series as the evaluator passes it on: labels plus points.
@@ -297,5 +395,66 @@ mod tests {
         range_points(&s, &times(10_000, 90_000, 40_000), 5_000, &mut out).unwrap();
         let ts: Vec<i64> = out.iter().map(|p| p.t / 1000).collect();
         assert_eq!(ts, [6, 7, 8, 9, 10, 46, 47, 48, 49, 50, 86, 87, 88, 89, 90]);
+    }
+
+    /// Both ways of reading (straight through when windows touch, seeking when they leave
+    /// gaps) agree with the definitions: a sample is kept when some window holds it, and
+    /// counted once per window holding it; a step's point is its lookback's newest sample.
+    #[test]
+    fn dense_and_seeking_reads_agree_with_the_definitions() {
+        // Irregular times, a stale marker, a gap.
+        let mut pts: Vec<(i64, f64)> = Vec::new();
+        let mut t = 0;
+        for i in 0..400i64 {
+            t += 1_000 + (i * 7919 % 13) * 500;
+            if (150..170).contains(&i) {
+                t += 20_000;
+            }
+            let v = if i == 77 { stale_nan() } else { i as f64 };
+            pts.push((t, v));
+        }
+        let s = stored(&pts);
+        for (step, width, offset, at) in [
+            (5_000, 20_000, 0, None),
+            (20_000, 20_000, 3_000, None),
+            (30_000, 20_000, 0, None),
+            (61_000, 7_000, -5_000, None),
+            (10_000, 60_000, 0, Some(150_000)),
+        ] {
+            let tm = EvalTimes {
+                steps: Steps::range(4_000, t + 30_000, step),
+                at,
+                offset,
+            };
+            let ends: Vec<i64> = (0..tm.steps.len()).map(|i| tm.at_step(i)).collect();
+            let case = format!("step {step} width {width} offset {offset} at {at:?}");
+
+            let mut out = Vec::new();
+            let count = range_points(&s, &tm, width, &mut out).unwrap();
+            let in_window = |t: i64| ends.iter().filter(|&&e| e - width < t && t <= e).count();
+            let want: Vec<FPoint> = pts
+                .iter()
+                .filter(|&&(t, v)| in_window(t) > 0 && !is_stale_nan(v))
+                .map(|&(t, f)| FPoint { t, f })
+                .collect();
+            assert_eq!(out, want, "{case}");
+            let want_count: usize = want.iter().map(|p| in_window(p.t)).sum();
+            assert_eq!(count as usize, want_count, "{case}");
+
+            let mut out = Vec::new();
+            instant_points(&s, &tm, width, false, &mut out).unwrap();
+            let want: Vec<FPoint> = ends
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &e)| {
+                    let &(t, v) = pts.iter().rev().find(|&&(t, _)| t <= e)?;
+                    (t > e - width && !is_stale_nan(v)).then(|| FPoint {
+                        t: tm.steps.ts(i),
+                        f: v,
+                    })
+                })
+                .collect();
+            assert_eq!(out, want, "{case}");
+        }
     }
 }

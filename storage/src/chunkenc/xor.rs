@@ -522,7 +522,9 @@ fn corrupt(sample: u16, reason: Corrupt) -> ChunkError {
 }
 
 impl SampleIterator for XorIterator<'_> {
-    #[inline]
+    // Always inlined: in a caller's decoding loop the iterator's state then stays in
+    // registers (measured: a third of the decode time in `Series::for_each_in`).
+    #[inline(always)]
     fn next(&mut self) -> ValueType {
         if self.read >= self.total {
             self.ended = true;
