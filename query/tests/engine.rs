@@ -360,33 +360,22 @@ fn query_boundary_functions() {
 /// limit holds across the threads.
 #[test]
 fn threads_give_the_single_threaded_answer() {
-    let mut load: Vec<(Vec<(String, String)>, Vec<(i64, f64)>)> = Vec::new();
+    let h = Head::in_memory(HeadOptions::default());
+    let mut app = h.appender();
     for i in 0..3000i64 {
-        let labels = vec![
-            (
-                "__name__".to_string(),
-                format!("m{}", if i % 3 == 0 { "_total" } else { "" }),
-            ),
-            ("i".to_string(), i.to_string()),
-            ("job".to_string(), format!("j{}", i % 7)),
-        ];
+        let name = if i % 3 == 0 { "m_total" } else { "m" };
+        let l = Labels::from_pairs([
+            ("__name__", name.to_string()),
+            ("i", i.to_string()),
+            ("job", format!("j{}", i % 7)),
+        ]);
         // A reset now and then, and series that end early (staleness by lookback).
-        let samples = (0..(40 + i % 41))
-            .map(|k| (k * 15 * S, ((k * (i % 5 + 1)) % (50 + i % 13)) as f64))
-            .collect();
-        load.push((labels, samples));
+        for k in 0..(40 + i % 41) {
+            let v = ((k * (i % 5 + 1)) % (50 + i % 13)) as f64;
+            app.append(None, l.as_ref(), k * 15 * S, v).unwrap();
+        }
     }
-    let borrowed: Vec<(Vec<(&str, &str)>, Vec<(i64, f64)>)> = load
-        .iter()
-        .map(|(l, s)| {
-            (
-                l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect(),
-                s.clone(),
-            )
-        })
-        .collect();
-    let series: Vec<Load<'_>> = borrowed.iter().map(|(l, s)| (&l[..], s.clone())).collect();
-    let h = head_with(&series);
+    app.commit().unwrap();
     let one = Engine::new(EngineOpts {
         threads: 1,
         ..EngineOpts::default()
