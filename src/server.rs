@@ -99,8 +99,8 @@ pub async fn run(options: Options) -> u8 {
         app_name,
         Readiness::new(metrics.ready.clone()),
         metrics.registry.clone(),
-        options.enable_lifecycle,
         control_tx,
+        Arc::new(options.clone()),
     ));
     let router = api::router(Arc::clone(&state), &http_metrics, &options.route_prefix);
 
@@ -126,7 +126,7 @@ pub async fn run(options: Options) -> u8 {
         options.storage.clone(),
         metrics.registry.clone(),
     ));
-    let mut db: Option<Db> = None;
+    let mut db: Option<Arc<Db>> = None;
     let mut pending_reloads: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
     let mut reload_on_ready = false;
 
@@ -142,6 +142,8 @@ pub async fn run(options: Options) -> u8 {
                 match opened.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
                     Ok(opened) => {
                         log_storage_started(&options.storage);
+                        let opened = Arc::new(opened);
+                        state.set_db(Arc::clone(&opened));
                         db = Some(opened);
                         if let Err(e) = reload_config(&options, &metrics) {
                             error!(err = %e, "Fatal error");
@@ -201,7 +203,7 @@ pub async fn run(options: Options) -> u8 {
     if let Some(still_opening) = opening.take() {
         info!("Waiting for the storage to finish opening before closing it...");
         if let Ok(Ok(opened)) = still_opening.await {
-            db = Some(opened);
+            db = Some(Arc::new(opened));
         }
     }
     if let Some(db) = db {

@@ -15,16 +15,19 @@ pub mod lifecycle;
 pub mod metrics;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use ember_query::{Engine, EngineOpts};
+use ember_storage::db::Db;
 use prometheus::Registry;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cli::Options;
 use instrument::{instrumented, HttpMetrics};
 pub use lifecycle::{Readiness, ReadyStatus};
 
@@ -38,6 +41,10 @@ pub enum Control {
 }
 
 /// State shared by every handler.
+#[allow(
+    dead_code,
+    reason = "options, db and engine are read by the API v1 routes (#4)"
+)]
 pub struct AppState {
     /// `Prometheus Server` (or `Prometheus Agent`), the name in the `/-/` answers.
     pub app_name: &'static str,
@@ -47,6 +54,12 @@ pub struct AppState {
     pub control: mpsc::Sender<Control>,
     /// Set by the first `/-/quit`.
     quit_requested: AtomicBool,
+    /// The command line: every flag's value, the external URL, the route prefix.
+    pub options: Arc<Options>,
+    /// The storage, set once it is open (the routes that need it wait for readiness).
+    db: OnceLock<Arc<Db>>,
+    /// The PromQL engine, configured from the `--query.*` flags.
+    pub engine: Arc<Engine>,
 }
 
 impl AppState {
@@ -54,18 +67,52 @@ impl AppState {
         app_name: &'static str,
         readiness: Readiness,
         registry: Registry,
-        enable_lifecycle: bool,
         control: mpsc::Sender<Control>,
+        options: Arc<Options>,
     ) -> AppState {
+        let engine = Arc::new(Engine::new(engine_options(&options)));
         AppState {
             app_name,
             readiness,
             registry,
-            enable_lifecycle,
+            enable_lifecycle: options.enable_lifecycle,
             control,
             quit_requested: AtomicBool::new(false),
+            options,
+            db: OnceLock::new(),
+            engine,
         }
     }
+
+    /// Hands the opened storage to the handlers.
+    pub fn set_db(&self, db: Arc<Db>) {
+        let _ = self.db.set(db);
+    }
+
+    /// The storage, if it is open yet.
+    #[allow(dead_code, reason = "read by the API v1 routes (#4)")]
+    pub fn db(&self) -> Option<&Arc<Db>> {
+        self.db.get()
+    }
+}
+
+/// The engine settings from the `--query.*` flags (Prometheus's defaults when unset).
+pub fn engine_options(options: &Options) -> EngineOpts {
+    let flags = &options.flags;
+    let mut opts = EngineOpts::default();
+    if let Some(d) = flags.duration("query.lookback-delta") {
+        opts.lookback_delta = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    }
+    if let Some(d) = flags.duration("query.timeout") {
+        opts.timeout = d;
+    }
+    if let Some(n) = flags.int("query.max-concurrency") {
+        opts.max_concurrency = usize::try_from(n).unwrap_or(1).max(1);
+    }
+    if let Some(n) = flags.int("query.max-samples") {
+        opts.max_samples = usize::try_from(n).unwrap_or(0);
+    }
+    opts
 }
 
 /// Builds the router; `route_prefix` is `/` or `/a/b` (no trailing slash).
@@ -154,12 +201,20 @@ mod tests {
         registry.register(Box::new(ready.clone())).unwrap();
         let http = Arc::new(HttpMetrics::new(&registry).unwrap());
         let (tx, control) = mpsc::channel(4);
+        let mut args = vec!["--storage.tsdb.path=/nonexistent".to_string()];
+        if enable_lifecycle {
+            args.push("--web.enable-lifecycle".into());
+        }
+        let options = match crate::cli::parse(&args).unwrap() {
+            crate::cli::Command::Run(flags) => Options::resolve(flags, "localhost").unwrap(),
+            other => panic!("{other:?}"),
+        };
         let state = Arc::new(AppState::new(
             "Prometheus Server",
             Readiness::new(ready),
             registry,
-            enable_lifecycle,
             tx,
+            Arc::new(options),
         ));
         let router = router(Arc::clone(&state), &http, prefix);
         Fixture {
