@@ -8,8 +8,8 @@
 //!
 //! Two calls are handled by the evaluator itself and never reach [`call`]:
 //! `timestamp(<vector selector>)` (which needs the samples' own timestamps; `timestamp` of
-//! any other expression does reach [`call`] and returns step timestamps), and the
-//! experimental `info`, `start`, `end`, `range`, `step` (rejected). A range-vector
+//! any other expression does reach [`call`] and returns step timestamps), and `start`,
+//! `end`, `range`, `step` (the query's own boundaries; `info` is rejected). A range-vector
 //! function may be called once per batch of input series: each series is computed on its
 //! own, so batching changes nothing (`absent_over_time`, which looks at all series at
 //! once, is given them all).
@@ -47,8 +47,10 @@
 //!   returns a wrong value there (ln(5e-324) = -709.09 instead of -744.44).
 //! - Sorting (`sort*`) of more than 12 series uses a stable merge sort; Go's pdqsort may
 //!   order equal values differently. Up to 12 series, the order is exactly Go's.
-//! - Label names are checked for being non-empty (Prometheus 3's UTF-8 rule); invalid
-//!   UTF-8 cannot occur in Ember's strings (the parser decodes `"\xff"` to `ÿ`).
+//! - Label names are checked for being non-empty (Prometheus 3's UTF-8 rule). A string
+//!   literal that is invalid UTF-8 in Go's reading (`"\xff"`) is caught by the evaluator
+//!   for `label_replace`/`label_join` destinations and `count_values` labels
+//!   ([`Positions::invalid_utf8`]); elsewhere the parser's reading (`ÿ`) is used.
 //! - The experimental functions are not gated here behind a feature flag.
 
 mod date;
