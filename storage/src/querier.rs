@@ -160,19 +160,39 @@ impl Series {
                 return Err(ChunkError::UnsupportedEncoding(c.encoding as u8));
             }
             let mut it = XorIterator::new(c.bytes.as_slice());
-            while it.next() != ValueType::None {
-                let (t, v) = it.at();
-                // Before the span, or not newer than the previous chunk's last sample
-                // (overlapping chunks from different sources): skipped.
-                if t < lo || t <= last_t {
-                    continue;
+            // A chunk starting inside the span and after the previous one's samples (the
+            // usual case) needs only the end checked per sample.
+            let starts_inside = c.min_t >= lo && c.min_t > last_t;
+            if starts_inside {
+                while it.next() != ValueType::None {
+                    let (t, v) = it.at();
+                    // Time never goes backwards within a chunk; should a corrupt one try,
+                    // the sample is skipped as below.
+                    if t > hi {
+                        break;
+                    }
+                    if t <= last_t {
+                        continue;
+                    }
+                    last_t = t;
+                    n += 1;
+                    f(t, v);
                 }
-                if t > hi {
-                    break;
+            } else {
+                while it.next() != ValueType::None {
+                    let (t, v) = it.at();
+                    // Before the span, or not newer than the previous chunk's last sample
+                    // (overlapping chunks from different sources): skipped.
+                    if t < lo || t <= last_t {
+                        continue;
+                    }
+                    if t > hi {
+                        break;
+                    }
+                    last_t = t;
+                    n += 1;
+                    f(t, v);
                 }
-                last_t = t;
-                n += 1;
-                f(t, v);
             }
             if let Some(e) = it.err() {
                 return Err(e.clone());

@@ -226,18 +226,24 @@ pub(crate) fn range_points(
         // The windows leave no gap: one span, decoded straight through. The windows
         // holding a sample at `t` are those ending in `[t, t + range)`: steps `a..b`.
         out.reserve(series.sample_count_hint(times.first() - range + 1, times.last()));
+        // `a_end`/`b_start` cache step a's window end and step b's window start, so a
+        // sample usually costs two comparisons (step times move only every few samples).
         let n = times.steps.len();
+        let step_time = |i: usize| if i < n { times.at_step(i) } else { i64::MAX };
         let (mut a, mut b, mut in_windows) = (0usize, 0usize, 0u64);
+        let (mut a_end, mut b_start) = (step_time(0), step_time(0).saturating_sub(range));
         series
             .for_each_in(times.first() - range + 1, times.last(), |t, v| {
                 if is_stale_nan(v) {
                     return;
                 }
-                while a < n && times.at_step(a) < t {
+                while a_end < t {
                     a += 1;
+                    a_end = step_time(a);
                 }
-                while b < n && times.at_step(b) - range < t {
+                while b_start < t {
                     b += 1;
+                    b_start = step_time(b).saturating_sub(range);
                 }
                 in_windows += (b - a) as u64;
                 out.push(FPoint { t, f: v });
