@@ -13,6 +13,7 @@
 pub mod instrument;
 pub mod lifecycle;
 pub mod metrics;
+pub mod remote_write;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
@@ -151,6 +152,7 @@ pub fn router(state: Arc<AppState>, http: &Arc<HttpMetrics>, route_prefix: &str)
             "/metrics",
             instrumented(http, "/metrics", get(metrics::handler)),
         )
+        .merge(remote_write::routes(&state, http))
         .fallback(not_found)
         .with_state(state);
 
