@@ -10,6 +10,7 @@
 //! `--web.external-url`), every route moves under it and `/` redirects there, as in
 //! Prometheus. Unknown paths get Go's `404 page not found`.
 
+pub mod federate;
 pub mod instrument;
 pub mod lifecycle;
 pub mod metrics;
@@ -153,6 +154,7 @@ pub fn router(state: Arc<AppState>, http: &Arc<HttpMetrics>, route_prefix: &str)
             instrumented(http, "/metrics", get(metrics::handler)),
         )
         .merge(remote_write::routes(&state, http))
+        .merge(federate::routes(&state, http))
         .fallback(not_found)
         .with_state(state);
 
