@@ -74,7 +74,10 @@ async fn handler(
     if selectors.len() > MAX_SELECTORS {
         return http_error(
             StatusCode::BAD_REQUEST,
-            format!("too many match[] selectors: {} (at most {MAX_SELECTORS})", selectors.len()),
+            format!(
+                "too many match[] selectors: {} (at most {MAX_SELECTORS})",
+                selectors.len()
+            ),
         );
     }
     let mut sets = Vec::with_capacity(selectors.len());
@@ -136,7 +139,9 @@ pub fn parse_selector(input: &str) -> Result<Vec<Matcher>, String> {
     }
     let mut out = Vec::with_capacity(vs.matchers.matchers.len() + 1);
     if let Some(name) = &vs.name {
-        out.push(Matcher::new(MatchOp::Equal, METRIC_NAME, name.as_str()).map_err(|e| e.to_string())?);
+        out.push(
+            Matcher::new(MatchOp::Equal, METRIC_NAME, name.as_str()).map_err(|e| e.to_string())?,
+        );
     }
     for m in &vs.matchers.matchers {
         let op = match m.op {
@@ -297,8 +302,7 @@ fn negotiate_escaping(headers: &HeaderMap) -> Escaping {
 /// crate, #5), the configuration file is read here, on each request.
 fn external_labels(state: &AppState) -> Vec<(String, String)> {
     let options = &state.options;
-    let mut labels = match crate::config::load(&options.config_file, !options.config_file_given)
-    {
+    let mut labels = match crate::config::load(&options.config_file, !options.config_file_given) {
         Ok(loaded) => external_labels_from_config(&loaded.text).unwrap_or_else(|e| {
             tracing::debug!(err = %e, "Reading external labels for /federate");
             Vec::new()

@@ -221,7 +221,28 @@ fn append_samples(
 ) -> Result<u64, StorageFailure> {
     let mut series: Option<SeriesRef> = None;
     let mut written = 0;
+    // The appender checks samples against what is committed; samples of this series
+    // queued by this loop are checked here.
+    let mut last: Option<(i64, f64)> = None;
     for s in samples {
+        if let Some((t, v)) = last.filter(|&(t, _)| s.t <= t) {
+            if s.t == t && s.v.to_bits() == v.to_bits() {
+                written += 1; // a repeat: accepted, stored once
+                continue;
+            }
+            let e = if s.t < t {
+                AppendError::OutOfOrder
+            } else {
+                AppendError::Duplicate {
+                    timestamp: t,
+                    existing: v,
+                    new: s.v,
+                }
+            };
+            metrics.rejected(&e);
+            errors.push(|| format!("{e} for series {labels}"));
+            continue;
+        }
         if s.t > max_t {
             metrics.rejected_out_of_bounds.inc();
             errors.push(|| {
@@ -232,6 +253,7 @@ fn append_samples(
         match app.append(series, labels, s.t, s.v) {
             Ok(r) => {
                 series = Some(r);
+                last = Some((s.t, s.v));
                 written += 1;
             }
             Err(e) if e.is_sample_error() => {
@@ -351,7 +373,9 @@ pub fn append_v2(
         };
         if series.samples.is_empty() && series.histograms.is_empty() {
             out.errors.push(|| {
-                format!("TimeSeries must contain at least one sample or histogram for series {labels}")
+                format!(
+                    "TimeSeries must contain at least one sample or histogram for series {labels}"
+                )
             });
             continue;
         }
@@ -369,9 +393,7 @@ pub fn append_v2(
             match check_refs(refs, symbols) {
                 Ok(()) if e.t <= max_t => out.exemplars += 1,
                 Ok(()) => out.errors.push(|| {
-                    format!(
-                        "out of bounds: timestamp is too far in the future for series {labels}"
-                    )
+                    format!("out of bounds: timestamp is too far in the future for series {labels}")
                 }),
                 Err(err) => out
                     .errors

@@ -88,7 +88,8 @@ pub fn routes(state: &Arc<AppState>, http: &Arc<HttpMetrics>) -> Router<Arc<AppS
         .list("web.remote-write-receiver.accepted-protobuf-messages")
         .to_vec();
     // The flag's default lists both; an empty list (never produced by the parser) too.
-    let accepts = |p: Protocol| accepted.is_empty() || accepted.iter().any(|m| m == p.message_name());
+    let accepts =
+        |p: Protocol| accepted.is_empty() || accepted.iter().any(|m| m == p.message_name());
     let receiver = Arc::new(Receiver {
         metrics,
         in_flight: Arc::new(Semaphore::new(max_in_flight())),
@@ -128,7 +129,12 @@ fn http_error(status: StatusCode, message: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-async fn write(receiver: Arc<Receiver>, app: Arc<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn write(
+    receiver: Arc<Receiver>,
+    app: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if let Some(enc) = headers.get(header::CONTENT_ENCODING) {
         let enc = String::from_utf8_lossy(enc.as_bytes());
         if !enc.is_empty() && enc != "snappy" {
@@ -172,7 +178,10 @@ async fn write(receiver: Arc<Receiver>, app: Arc<AppState>, headers: HeaderMap, 
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let Ok(permit) = Arc::clone(&receiver.in_flight).acquire_owned().await else {
-        return http_error(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down");
+        return http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        );
     };
     let work = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -203,9 +212,7 @@ fn handle(
     if let Err(e) = ingest::decompress(body, scratch) {
         tracing::error!(component = "web", err = %e, "Error decoding remote write request");
         return match e {
-            SnappyError::Corrupt | SnappyError::TooLarge => {
-                http_error(StatusCode::BAD_REQUEST, e)
-            }
+            SnappyError::Corrupt | SnappyError::TooLarge => http_error(StatusCode::BAD_REQUEST, e),
         };
     }
     let protocol = match parse_content_type(content_type.unwrap_or(CONTENT_TYPE_PROTOBUF)) {
@@ -234,7 +241,11 @@ fn handle(
         Ok(outcome) => answer(protocol, &outcome),
         Err(IngestError::Decode(e)) => {
             tracing::error!(component = "web", protobuf_message = protocol.message_name(), err = %e, "Error decoding remote write request");
-            with_written_headers(protocol, &Outcome::default(), http_error(StatusCode::BAD_REQUEST, e))
+            with_written_headers(
+                protocol,
+                &Outcome::default(),
+                http_error(StatusCode::BAD_REQUEST, e),
+            )
         }
         Err(IngestError::Storage(e)) => {
             let status = match e {
@@ -266,8 +277,14 @@ fn with_written_headers(protocol: Protocol, outcome: &Outcome, mut response: Res
         let h = response.headers_mut();
         for (name, n) in [
             ("x-prometheus-remote-write-samples-written", outcome.samples),
-            ("x-prometheus-remote-write-histograms-written", outcome.histograms),
-            ("x-prometheus-remote-write-exemplars-written", outcome.exemplars),
+            (
+                "x-prometheus-remote-write-histograms-written",
+                outcome.histograms,
+            ),
+            (
+                "x-prometheus-remote-write-exemplars-written",
+                outcome.exemplars,
+            ),
         ] {
             h.insert(name, HeaderValue::from(n));
         }

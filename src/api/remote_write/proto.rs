@@ -132,6 +132,7 @@ pub struct BucketSpan {
 
 /// Remote write 2.0: `io.prometheus.write.v2.*`.
 pub mod v2 {
+    #[allow(unused_imports)]
     pub use super::{BucketSpan, Histogram, HistogramCount, HistogramZeroCount};
 
     #[derive(Clone, PartialEq, prost::Message)]
