@@ -442,3 +442,72 @@ fn content_type_negotiation() {
         "expected application/x-protobuf as the first (media) part, got text/plain content-type"
     );
 }
+
+/// Before the server is ready (storage opening, WAL replaying) the receiver and
+/// `/federate` answer 503, as Prometheus's; a server marked ready whose storage is not
+/// there yet also answers 503 rather than failing.
+#[tokio::test]
+async fn requests_before_ready_get_503() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use crate::api::{instrument::HttpMetrics, router, AppState, Readiness, ReadyStatus};
+
+    let registry = prometheus::Registry::new();
+    let ready = prometheus::IntGauge::new("prometheus_ready", "ready").unwrap();
+    let http = Arc::new(HttpMetrics::new(&registry).unwrap());
+    let (tx, _control) = tokio::sync::mpsc::channel(4);
+    let options = match crate::cli::parse(&["--storage.tsdb.path=/nonexistent"]).unwrap() {
+        crate::cli::Command::Run(flags) => {
+            crate::cli::Options::resolve(flags, "localhost").unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    let state = Arc::new(AppState::new(
+        "Prometheus Server",
+        Readiness::new(ready),
+        registry,
+        tx,
+        Arc::new(options),
+    ));
+    let app = router(Arc::clone(&state), &http, "/");
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&proto::WriteRequest::default().encode_to_vec())
+        .unwrap();
+    let call = |uri: &'static str, method: &'static str| {
+        let app = app.clone();
+        let body = body.clone();
+        async move {
+            let response = app
+                .oneshot(
+                    Request::builder()
+                        .method(method)
+                        .uri(uri)
+                        .header("Content-Type", "application/x-protobuf")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    assert_eq!(
+        call("/api/v1/write", "POST").await,
+        (503, "Service Unavailable".to_string())
+    );
+    assert_eq!(
+        call("/federate?match[]=up", "GET").await,
+        (503, "Service Unavailable".to_string())
+    );
+    state.readiness.set(ReadyStatus::Ready);
+    assert_eq!(
+        call("/api/v1/write", "POST").await,
+        (503, "storage is not open yet\n".to_string())
+    );
+}
