@@ -539,7 +539,7 @@ fn decode_histogram(mut r: Reader<'_>) -> Result<HistogramInfo> {
             10 | 13 | 16 => match wt {
                 LEN => {
                     let s = r.sub()?;
-                    if (s.end - s.pos) % 8 != 0 {
+                    if !(s.end - s.pos).is_multiple_of(8) {
                         return Err(DecodeError::UnexpectedEof);
                     }
                 }

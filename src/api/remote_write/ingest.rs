@@ -408,7 +408,7 @@ pub fn append_v2(
 
 /// Checks that a 2.0 list of label refs pairs up and stays inside the symbols table.
 fn check_refs(refs: &[u32], symbols: &[Span]) -> Result<(), String> {
-    if refs.len() % 2 != 0 {
+    if !refs.len().is_multiple_of(2) {
         return Err(format!("invalid labelRefs length {}", refs.len()));
     }
     for pair in refs.chunks_exact(2) {
