@@ -16,9 +16,9 @@
 //! than ten bytes or a group is an error; repeated scalars may be packed or not; a field
 //! given twice keeps its last value.
 //!
-//! The tests check the decoder against prost's encoding of random messages (property
-//! tests) and against truncations and corruptions of them (no panic, an error or a
-//! well-formed result).
+//! The tests (`decode_tests.rs`) check the decoder against prost's encoding of random
+//! messages (property tests) and against truncations and corruptions of them (no panic,
+//! an error or a well-formed result).
 
 use std::fmt;
 
@@ -845,6 +845,3 @@ fn decode_metadata(mut r: Reader<'_>, m: &mut Metadata) -> Result<()> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests;

@@ -23,6 +23,8 @@
 //! for compatibility), and answers 503 until the server is ready.
 
 pub mod decode;
+#[cfg(test)]
+mod decode_tests;
 pub mod ingest;
 pub mod metrics;
 #[cfg(test)]

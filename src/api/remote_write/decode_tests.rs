@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use prost::Message;
 
-use super::*;
+use super::decode::*;
 use crate::api::remote_write::proto::{self, v2};
 
 /// What a 1.0 series decodes to, read from the prost struct.
