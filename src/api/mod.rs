@@ -10,9 +10,11 @@
 //! `--web.external-url`), every route moves under it and `/` redirects there, as in
 //! Prometheus. Unknown paths get Go's `404 page not found`.
 
+pub mod federate;
 pub mod instrument;
 pub mod lifecycle;
 pub mod metrics;
+pub mod remote_write;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
@@ -151,6 +153,8 @@ pub fn router(state: Arc<AppState>, http: &Arc<HttpMetrics>, route_prefix: &str)
             "/metrics",
             instrumented(http, "/metrics", get(metrics::handler)),
         )
+        .merge(remote_write::routes(&state, http))
+        .merge(federate::routes(&state, http))
         .fallback(not_found)
         .with_state(state);
 
