@@ -511,3 +511,38 @@ async fn requests_before_ready_get_503() {
         (503, "storage is not open yet\n".to_string())
     );
 }
+
+#[test]
+fn v2_invalid_utf8_symbols_refuse_the_series_using_them() {
+    // Built by hand: prost's String cannot hold invalid UTF-8.
+    let mut body = Vec::new();
+    for sym in [&b""[..], b"__name__", b"ok", b"\xc3\x28"] {
+        body.push(0x22);
+        body.push(sym.len() as u8);
+        body.extend_from_slice(sym);
+    }
+    for refs in [[1u8, 3], [1, 2]] {
+        let sample = v2::Sample {
+            value: 1.0,
+            timestamp: NOW,
+            start_timestamp: 0,
+        }
+        .encode_to_vec();
+        let mut ts = vec![0x0a, 2, refs[0], refs[1], 0x12, sample.len() as u8];
+        ts.extend_from_slice(&sample);
+        body.push(0x2a);
+        body.push(ts.len() as u8);
+        body.extend_from_slice(&ts);
+    }
+    let mut f = Fixture::new();
+    let out = f.send(Protocol::V2, body);
+    assert_eq!(out.samples, 1);
+    assert_eq!(
+        out.errors.message(),
+        "invalid metric name or labels, got {__name__=\"\u{fffd}(\"}"
+    );
+    assert_eq!(
+        f.stored(),
+        vec![(Labels::from_pairs([("__name__", "ok")]), vec![(NOW, 1.0)])]
+    );
+}
