@@ -546,3 +546,51 @@ fn v2_invalid_utf8_symbols_refuse_the_series_using_them() {
         vec![(Labels::from_pairs([("__name__", "ok")]), vec![(NOW, 1.0)])]
     );
 }
+
+/// Storage that cannot take the request (here: closed, as during shutdown) is a 5xx, so
+/// that the sender retries, and nothing of the request is kept.
+#[test]
+fn closed_storage_is_a_5xx() {
+    use ember_storage::db::{Db, DbOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(DbOptions::new(dir.path()), None).unwrap();
+    db.close().unwrap();
+    let receiver = super::Receiver {
+        metrics: ReceiverMetrics::unregistered(),
+        in_flight: Arc::new(tokio::sync::Semaphore::new(1)),
+        accept_v1: true,
+        accept_v2: true,
+        accepted: String::new(),
+    };
+    let body = proto::WriteRequest {
+        timeseries: vec![ts(&[("__name__", "m")], &[(NOW, 1.0)])],
+        metadata: vec![],
+    }
+    .encode_to_vec();
+    let compressed = snap::raw::Encoder::new().compress_vec(&body).unwrap();
+    let response = super::handle(
+        &receiver,
+        &db,
+        &compressed,
+        Some("application/x-protobuf;proto=prometheus.WriteRequest"),
+        &mut Scratch::default(),
+    );
+    assert_eq!(response.status().as_u16(), 503);
+    let v2_body = snap::raw::Encoder::new()
+        .compress_vec(&v2_request().encode_to_vec())
+        .unwrap();
+    let response = super::handle(
+        &receiver,
+        &db,
+        &v2_body,
+        Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+        &mut Scratch::default(),
+    );
+    assert_eq!(response.status().as_u16(), 503);
+    // A 2.0 answer reports that nothing was written.
+    assert_eq!(
+        response.headers()["x-prometheus-remote-write-samples-written"],
+        "0"
+    );
+}
