@@ -443,17 +443,12 @@ fn content_type_negotiation() {
     );
 }
 
-/// Before the server is ready (storage opening, WAL replaying) the receiver and
-/// `/federate` answer 503, as Prometheus's; a server marked ready whose storage is not
-/// there yet also answers 503 rather than failing.
-#[tokio::test]
-async fn requests_before_ready_get_503() {
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
-
-    use crate::api::{instrument::HttpMetrics, router, AppState, Readiness, ReadyStatus};
-
+/// A server's shared state, not ready yet, and its HTTP metrics.
+fn app_state() -> (
+    Arc<crate::api::AppState>,
+    Arc<crate::api::instrument::HttpMetrics>,
+) {
+    use crate::api::{instrument::HttpMetrics, AppState, Readiness};
     let registry = prometheus::Registry::new();
     let ready = prometheus::IntGauge::new("prometheus_ready", "ready").unwrap();
     let http = Arc::new(HttpMetrics::new(&registry).unwrap());
@@ -471,6 +466,49 @@ async fn requests_before_ready_get_503() {
         tx,
         Arc::new(options),
     ));
+    (state, http)
+}
+
+/// A body without a declared length is cut off at 32 MiB: 413.
+#[tokio::test]
+async fn oversized_body_without_length_is_413() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let (state, http) = app_state();
+    let dir = tempfile::tempdir().unwrap();
+    let db =
+        ember_storage::db::Db::open(ember_storage::db::DbOptions::new(dir.path()), None).unwrap();
+    state.set_db(Arc::new(db));
+    state.readiness.set(crate::api::ReadyStatus::Ready);
+    let app = crate::api::router(Arc::clone(&state), &http, "/");
+    let chunks = (0..33).map(|_| Ok::<_, std::io::Error>(vec![0u8; 1024 * 1024]));
+    let response = app
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/write")
+                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+}
+
+/// Before the server is ready (storage opening, WAL replaying) the receiver and
+/// `/federate` answer 503, as Prometheus's; a server marked ready whose storage is not
+/// there yet also answers 503 rather than failing.
+#[tokio::test]
+async fn requests_before_ready_get_503() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use crate::api::{router, ReadyStatus};
+
+    let (state, http) = app_state();
     let app = router(Arc::clone(&state), &http, "/");
     let body = snap::raw::Encoder::new()
         .compress_vec(&proto::WriteRequest::default().encode_to_vec())
