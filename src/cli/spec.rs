@@ -312,18 +312,17 @@ pub static FLAGS: &[FlagSpec] = &[
     flag(
         "web.enable-remote-write-receiver",
         Bool,
-        "Accept remote-write requests at /api/v1/write.",
+        "Accept remote-write requests at /api/v1/write (Ember's receiver is always on; the \
+         flag is accepted for compatibility).",
     )
-    .default("false")
-    .planned(RemoteWriteReceiver),
+    .default("false"),
     flag(
         "web.remote-write-receiver.accepted-protobuf-messages",
         RemoteWriteMessages,
         "Remote-write protobuf messages the receiver accepts: prometheus.WriteRequest, \
          io.prometheus.write.v2.Request.",
     )
-    .default("prometheus.WriteRequest,io.prometheus.write.v2.Request")
-    .planned(RemoteWriteReceiver),
+    .default("prometheus.WriteRequest,io.prometheus.write.v2.Request"),
     flag(
         "web.enable-otlp-receiver",
         Bool,

@@ -441,7 +441,37 @@ fn shrink_vec<T>(v: &mut Vec<T>, max: usize) {
     }
 }
 
-fn decode_label(mut r: Reader<'_>) -> Result<LabelSpan> {
+#[inline]
+fn decode_label(r: Reader<'_>) -> Result<LabelSpan> {
+    // Fast path, what every encoder writes: name (field 1) then value (field 2), each
+    // shorter than 128 bytes, nothing else.
+    let (p, end) = (r.pos, r.end);
+    if let [0x0a, n, rest @ ..] = &r.buf[p..end] {
+        let n = usize::from(*n);
+        if n < 0x80 {
+            if let Some([0x12, v, ..]) = rest.get(n..n + 2) {
+                let v = usize::from(*v);
+                let name_start = p + 2;
+                let value_start = name_start + n + 2;
+                if v < 0x80 && value_start + v == end {
+                    return Ok(LabelSpan {
+                        name: Span {
+                            start: name_start as u32,
+                            end: (name_start + n) as u32,
+                        },
+                        value: Span {
+                            start: value_start as u32,
+                            end: end as u32,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    decode_label_slow(r)
+}
+
+fn decode_label_slow(mut r: Reader<'_>) -> Result<LabelSpan> {
     let mut l = LabelSpan::default();
     while !r.done() {
         match r.key()? {
@@ -460,7 +490,31 @@ fn decode_label(mut r: Reader<'_>) -> Result<LabelSpan> {
 }
 
 #[inline]
-fn decode_v1_sample(mut r: Reader<'_>) -> Result<Sample> {
+fn decode_v1_sample(r: Reader<'_>) -> Result<Sample> {
+    // Fast path: value (field 1) then timestamp (field 2), nothing else.
+    if let [0x09, v @ .., 0x10] = r.buf.get(r.pos..r.pos + 10).unwrap_or_default() {
+        if let Ok(v) = <[u8; 8]>::try_from(v) {
+            let mut rest = Reader {
+                buf: r.buf,
+                pos: r.pos + 10,
+                end: r.end,
+            };
+            if r.pos + 10 < r.end {
+                let t = rest.varint()? as i64;
+                if rest.done() {
+                    return Ok(Sample {
+                        t,
+                        v: f64::from_le_bytes(v),
+                        start_t: 0,
+                    });
+                }
+            }
+        }
+    }
+    decode_v1_sample_slow(r)
+}
+
+fn decode_v1_sample_slow(mut r: Reader<'_>) -> Result<Sample> {
     let mut s = Sample::default();
     while !r.done() {
         match r.key()? {

@@ -443,17 +443,12 @@ fn content_type_negotiation() {
     );
 }
 
-/// Before the server is ready (storage opening, WAL replaying) the receiver and
-/// `/federate` answer 503, as Prometheus's; a server marked ready whose storage is not
-/// there yet also answers 503 rather than failing.
-#[tokio::test]
-async fn requests_before_ready_get_503() {
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
-
-    use crate::api::{instrument::HttpMetrics, router, AppState, Readiness, ReadyStatus};
-
+/// A server's shared state, not ready yet, and its HTTP metrics.
+fn app_state() -> (
+    Arc<crate::api::AppState>,
+    Arc<crate::api::instrument::HttpMetrics>,
+) {
+    use crate::api::{instrument::HttpMetrics, AppState, Readiness};
     let registry = prometheus::Registry::new();
     let ready = prometheus::IntGauge::new("prometheus_ready", "ready").unwrap();
     let http = Arc::new(HttpMetrics::new(&registry).unwrap());
@@ -471,6 +466,49 @@ async fn requests_before_ready_get_503() {
         tx,
         Arc::new(options),
     ));
+    (state, http)
+}
+
+/// A body without a declared length is cut off at 32 MiB: 413.
+#[tokio::test]
+async fn oversized_body_without_length_is_413() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let (state, http) = app_state();
+    let dir = tempfile::tempdir().unwrap();
+    let db =
+        ember_storage::db::Db::open(ember_storage::db::DbOptions::new(dir.path()), None).unwrap();
+    state.set_db(Arc::new(db));
+    state.readiness.set(crate::api::ReadyStatus::Ready);
+    let app = crate::api::router(Arc::clone(&state), &http, "/");
+    let chunks = (0..33).map(|_| Ok::<_, std::io::Error>(vec![0u8; 1024 * 1024]));
+    let response = app
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/write")
+                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+}
+
+/// Before the server is ready (storage opening, WAL replaying) the receiver and
+/// `/federate` answer 503, as Prometheus's; a server marked ready whose storage is not
+/// there yet also answers 503 rather than failing.
+#[tokio::test]
+async fn requests_before_ready_get_503() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use crate::api::{router, ReadyStatus};
+
+    let (state, http) = app_state();
     let app = router(Arc::clone(&state), &http, "/");
     let body = snap::raw::Encoder::new()
         .compress_vec(&proto::WriteRequest::default().encode_to_vec())
@@ -509,5 +547,88 @@ async fn requests_before_ready_get_503() {
     assert_eq!(
         call("/api/v1/write", "POST").await,
         (503, "storage is not open yet\n".to_string())
+    );
+}
+
+#[test]
+fn v2_invalid_utf8_symbols_refuse_the_series_using_them() {
+    // Built by hand: prost's String cannot hold invalid UTF-8.
+    let mut body = Vec::new();
+    for sym in [&b""[..], b"__name__", b"ok", b"\xc3\x28"] {
+        body.push(0x22);
+        body.push(sym.len() as u8);
+        body.extend_from_slice(sym);
+    }
+    for refs in [[1u8, 3], [1, 2]] {
+        let sample = v2::Sample {
+            value: 1.0,
+            timestamp: NOW,
+            start_timestamp: 0,
+        }
+        .encode_to_vec();
+        let mut ts = vec![0x0a, 2, refs[0], refs[1], 0x12, sample.len() as u8];
+        ts.extend_from_slice(&sample);
+        body.push(0x2a);
+        body.push(ts.len() as u8);
+        body.extend_from_slice(&ts);
+    }
+    let mut f = Fixture::new();
+    let out = f.send(Protocol::V2, body);
+    assert_eq!(out.samples, 1);
+    assert_eq!(
+        out.errors.message(),
+        "invalid metric name or labels, got {__name__=\"\u{fffd}(\"}"
+    );
+    assert_eq!(
+        f.stored(),
+        vec![(Labels::from_pairs([("__name__", "ok")]), vec![(NOW, 1.0)])]
+    );
+}
+
+/// Storage that cannot take the request (here: closed, as during shutdown) is a 5xx, so
+/// that the sender retries, and nothing of the request is kept.
+#[test]
+fn closed_storage_is_a_5xx() {
+    use ember_storage::db::{Db, DbOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(DbOptions::new(dir.path()), None).unwrap();
+    db.close().unwrap();
+    let receiver = super::Receiver {
+        metrics: ReceiverMetrics::unregistered(),
+        in_flight: Arc::new(tokio::sync::Semaphore::new(1)),
+        accept_v1: true,
+        accept_v2: true,
+        accepted: String::new(),
+    };
+    let body = proto::WriteRequest {
+        timeseries: vec![ts(&[("__name__", "m")], &[(NOW, 1.0)])],
+        metadata: vec![],
+    }
+    .encode_to_vec();
+    let compressed = snap::raw::Encoder::new().compress_vec(&body).unwrap();
+    let response = super::handle(
+        &receiver,
+        &db,
+        &compressed,
+        Some("application/x-protobuf;proto=prometheus.WriteRequest"),
+        &mut Scratch::default(),
+    );
+    assert_eq!(response.status().as_u16(), 503);
+    let v2_body = snap::raw::Encoder::new()
+        .compress_vec(&v2_request().encode_to_vec())
+        .unwrap();
+    let response = super::handle(
+        &receiver,
+        &db,
+        &v2_body,
+        Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+        &mut Scratch::default(),
+    );
+    assert_eq!(response.status().as_u16(), 503);
+    // A 2.0 answer reports that nothing was written.
+    assert_eq!(
+        response.headers()["x-prometheus-remote-write-samples-written"],
+        "0"
     );
 }
