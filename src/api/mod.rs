@@ -13,6 +13,7 @@
 pub mod instrument;
 pub mod lifecycle;
 pub mod metrics;
+pub mod v1;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
@@ -41,10 +42,6 @@ pub enum Control {
 }
 
 /// State shared by every handler.
-#[allow(
-    dead_code,
-    reason = "options, db and engine are read by the API v1 routes (#4)"
-)]
 pub struct AppState {
     /// `Prometheus Server` (or `Prometheus Agent`), the name in the `/-/` answers.
     pub app_name: &'static str,
@@ -60,6 +57,8 @@ pub struct AppState {
     db: OnceLock<Arc<Db>>,
     /// The PromQL engine, configured from the `--query.*` flags.
     pub engine: Arc<Engine>,
+    /// The Prometheus HTTP API's own state.
+    pub api_v1: v1::ApiState,
 }
 
 impl AppState {
@@ -71,6 +70,7 @@ impl AppState {
         options: Arc<Options>,
     ) -> AppState {
         let engine = Arc::new(Engine::new(engine_options(&options)));
+        let api_v1 = v1::ApiState::new(&registry, &options, engine.opts().max_concurrency);
         AppState {
             app_name,
             readiness,
@@ -81,6 +81,7 @@ impl AppState {
             options,
             db: OnceLock::new(),
             engine,
+            api_v1,
         }
     }
 
@@ -90,7 +91,6 @@ impl AppState {
     }
 
     /// The storage, if it is open yet.
-    #[allow(dead_code, reason = "read by the API v1 routes (#4)")]
     pub fn db(&self) -> Option<&Arc<Db>> {
         self.db.get()
     }
@@ -151,6 +151,7 @@ pub fn router(state: Arc<AppState>, http: &Arc<HttpMetrics>, route_prefix: &str)
             "/metrics",
             instrumented(http, "/metrics", get(metrics::handler)),
         )
+        .merge(v1::routes(&state, http))
         .fallback(not_found)
         .with_state(state);
 
