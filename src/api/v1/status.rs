@@ -302,13 +302,20 @@ pub async fn tsdb_blocks(req: ApiRequest) -> Response {
 /// server is starting, which is when it is useful.
 pub async fn walreplay(State(state): State<Arc<AppState>>, req: ApiRequest) -> Response {
     let p = &state.api_v1.replay;
+    let max = p.last_segment.load(Ordering::Acquire);
+    // Once replay is over every segment has been read, as Prometheus reports it.
+    let current = if p.done.load(Ordering::Acquire) {
+        max
+    } else {
+        p.current_segment.load(Ordering::Acquire)
+    };
     let body = ok(|out| {
         out.extend_from_slice(br#"{"min":"#);
         write_int(out, p.first_segment.load(Ordering::Acquire));
         out.extend_from_slice(br#","max":"#);
-        write_int(out, p.last_segment.load(Ordering::Acquire));
+        write_int(out, max);
         out.extend_from_slice(br#","current":"#);
-        write_int(out, p.current_segment.load(Ordering::Acquire));
+        write_int(out, current);
         out.push(b'}');
     });
     reply(body, req.encoding)
