@@ -275,9 +275,7 @@ fn open_storage(
     registry: prometheus::Registry,
     progress: Arc<ReplayProgress>,
 ) -> JoinHandle<Result<Db, DbError>> {
-    tokio::task::spawn_blocking(move || {
-        Db::open_with_progress(options, Some(&registry), &progress)
-    })
+    tokio::task::spawn_blocking(move || Db::open_with_progress(options, Some(&registry), &progress))
 }
 
 fn log_storage_started(options: &DbOptions) {

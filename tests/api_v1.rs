@@ -33,7 +33,10 @@ fn server(extra: &[&str]) -> (Server, Client) {
 fn still_serving(c: &Client) {
     let r = c.get(
         "/api/v1/query",
-        &[("query", "sum(http_requests_total)"), ("time", &secs(T0 + 600_000))],
+        &[
+            ("query", "sum(http_requests_total)"),
+            ("time", &secs(T0 + 600_000)),
+        ],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     // 10*40 + 40 at the 41st sample.
@@ -47,10 +50,16 @@ fn instant_queries() {
     let t = T0 + 600_500;
     let r = c.get(
         "/api/v1/query",
-        &[("query", "http_requests_total{code=\"200\"}"), ("time", &secs(t))],
+        &[
+            ("query", "http_requests_total{code=\"200\"}"),
+            ("time", &secs(t)),
+        ],
     );
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json")
+    );
     assert_eq!(
         r.text(),
         r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"http_requests_total","code":"200","instance":"a","job":"api"},"value":[1700000600.500,"400"]}]}}"#
@@ -67,21 +76,39 @@ fn instant_queries() {
     assert_eq!(rfc.body, r.body);
     let post = c.post_form(
         "/api/v1/query",
-        &[("query", "http_requests_total{code=\"200\"}"), ("time", &secs(t))],
+        &[
+            ("query", "http_requests_total{code=\"200\"}"),
+            ("time", &secs(t)),
+        ],
     );
     assert_eq!(post.body, r.body);
 
     // Scalars and strings: `[time, "value"]`.
-    let one = c.get("/api/v1/query", &[("query", "1+1"), ("time", "4")]).json();
-    assert_eq!(one["data"], json!({"resultType": "scalar", "result": [4, "2"]}));
+    let one = c
+        .get("/api/v1/query", &[("query", "1+1"), ("time", "4")])
+        .json();
+    assert_eq!(
+        one["data"],
+        json!({"resultType": "scalar", "result": [4, "2"]})
+    );
     let s = c.get("/api/v1/query", &[("query", "\"a<b\""), ("time", "1.5")]);
-    assert!(s.text().contains(r#""result":[1.500,"a\u003cb"]"#), "{}", s.text());
+    assert!(
+        s.text().contains(r#""result":[1.500,"a\u003cb"]"#),
+        "{}",
+        s.text()
+    );
 
     // Special values are strings too.
     let special = c
         .get(
             "/api/v1/query",
-            &[("query", "vector(1e-7) or label_replace(vector(+Inf), \"a\", \"b\", \"\", \"\")"), ("time", "10")],
+            &[
+                (
+                    "query",
+                    "vector(1e-7) or label_replace(vector(+Inf), \"a\", \"b\", \"\", \"\")",
+                ),
+                ("time", "10"),
+            ],
         )
         .json();
     let values: Vec<&str> = special["data"]["result"]
@@ -100,13 +127,20 @@ fn instant_queries() {
         )
         .json();
     assert_eq!(limited["data"]["result"].as_array().unwrap().len(), 1);
-    assert_eq!(limited["warnings"], json!(["results truncated due to limit"]));
+    assert_eq!(
+        limited["warnings"],
+        json!(["results truncated due to limit"])
+    );
 
     // stats=all: timings and samples.
     let stats = c
         .get(
             "/api/v1/query",
-            &[("query", "sum(temperature)"), ("time", &secs(t)), ("stats", "all")],
+            &[
+                ("query", "sum(temperature)"),
+                ("time", &secs(t)),
+                ("stats", "all"),
+            ],
         )
         .json();
     let st = &stats["data"]["stats"];
@@ -133,14 +167,22 @@ fn instant_queries() {
     let none = c
         .get(
             "/api/v1/query",
-            &[("query", "up"), ("time", &secs(end + 120_000)), ("lookback_delta", "1m")],
+            &[
+                ("query", "up"),
+                ("time", &secs(end + 120_000)),
+                ("lookback_delta", "1m"),
+            ],
         )
         .json();
     assert_eq!(none["data"]["result"], json!([]));
     let some = c
         .get(
             "/api/v1/query",
-            &[("query", "up"), ("time", &secs(end + 120_000)), ("lookback_delta", "180")],
+            &[
+                ("query", "up"),
+                ("time", &secs(end + 120_000)),
+                ("lookback_delta", "180"),
+            ],
         )
         .json();
     assert_eq!(some["data"]["result"].as_array().unwrap().len(), 1);
@@ -196,7 +238,12 @@ fn range_queries() {
     let scalar = c
         .get(
             "/api/v1/query_range",
-            &[("query", "2"), ("start", "0"), ("end", "30"), ("step", "15")],
+            &[
+                ("query", "2"),
+                ("start", "0"),
+                ("end", "30"),
+                ("step", "15"),
+            ],
         )
         .json();
     assert_eq!(
@@ -207,7 +254,12 @@ fn range_queries() {
     // 11,000 points per series is the most.
     let max = c.get(
         "/api/v1/query_range",
-        &[("query", "1"), ("start", "0"), ("end", "11000"), ("step", "1")],
+        &[
+            ("query", "1"),
+            ("start", "0"),
+            ("end", "11000"),
+            ("step", "1"),
+        ],
     );
     assert_eq!(max.status, 200);
     still_serving(&c);
@@ -232,7 +284,12 @@ fn bad_requests_get_prometheus_errors() {
         "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp",
     );
     assert_error(
-        &qr(&[("query", "up"), ("start", "10"), ("end", "1"), ("step", "1")]),
+        &qr(&[
+            ("query", "up"),
+            ("start", "10"),
+            ("end", "1"),
+            ("step", "1"),
+        ]),
         400,
         "bad_data",
         "invalid parameter \"end\": end timestamp must not be before start time",
@@ -244,7 +301,12 @@ fn bad_requests_get_prometheus_errors() {
         "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
     );
     assert_error(
-        &qr(&[("query", "up"), ("start", "1"), ("end", "10"), ("step", "5 minutes")]),
+        &qr(&[
+            ("query", "up"),
+            ("start", "1"),
+            ("end", "10"),
+            ("step", "5 minutes"),
+        ]),
         400,
         "bad_data",
         "invalid parameter \"step\": cannot parse \"5 minutes\" to a valid duration",
@@ -316,13 +378,20 @@ fn bad_requests_get_prometheus_errors() {
 #[test]
 fn unknown_paths_methods_and_oversized_input() {
     let (s, c) = server(&[]);
-    assert_error(&c.get("/api/v1/nope", &[]), 404, "not_found", "/api/v1/nope");
+    assert_error(
+        &c.get("/api/v1/nope", &[]),
+        404,
+        "not_found",
+        "/api/v1/nope",
+    );
     let wrong = c
         .request("DELETE", "/api/v1/query", &[], Vec::new())
         .unwrap();
     assert_error(&wrong, 405, "bad_data", "method DELETE not allowed");
     assert_eq!(wrong.header("allow").as_deref(), Some("GET, OPTIONS, POST"));
-    let wrong = c.request("GET", "/api/v1/admin/tsdb/snapshot", &[], Vec::new()).unwrap();
+    let wrong = c
+        .request("GET", "/api/v1/admin/tsdb/snapshot", &[], Vec::new())
+        .unwrap();
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.header("allow").as_deref(), Some("OPTIONS, POST, PUT"));
 
@@ -363,7 +432,10 @@ fn unknown_paths_methods_and_oversized_input() {
     );
     let t = secs(T0 + 600_000);
     for (query, want) in [
-        (format!("{}temperature{}", "sum(".repeat(999), ")".repeat(999)), "17.25"),
+        (
+            format!("{}temperature{}", "sum(".repeat(999), ")".repeat(999)),
+            "17.25",
+        ),
         (format!("1{}", "+1".repeat(999)), "1000"),
         (format!("{}1", "-".repeat(999)), "-1"),
         (format!("{}up{}", "abs(".repeat(999), ")".repeat(999)), "1"),
@@ -389,7 +461,10 @@ fn unknown_paths_methods_and_oversized_input() {
 fn series_labels_and_label_values() {
     let (_s, c) = server(&[]);
     let series = c
-        .get("/api/v1/series", &[("match[]", "http_requests_total"), ("match[]", "up")])
+        .get(
+            "/api/v1/series",
+            &[("match[]", "http_requests_total"), ("match[]", "up")],
+        )
         .json();
     assert_eq!(
         series,
@@ -401,18 +476,33 @@ fn series_labels_and_label_values() {
     );
     // The same series twice is listed once; a time range without data lists none.
     let dup = c
-        .post_form("/api/v1/series", &[("match[]", "up"), ("match[]", "{job=\"api\",__name__=\"up\"}")])
+        .post_form(
+            "/api/v1/series",
+            &[
+                ("match[]", "up"),
+                ("match[]", "{job=\"api\",__name__=\"up\"}"),
+            ],
+        )
         .json();
     assert_eq!(dup["data"].as_array().unwrap().len(), 1);
     let empty = c
-        .get("/api/v1/series", &[("match[]", "up"), ("start", "0"), ("end", "100")])
+        .get(
+            "/api/v1/series",
+            &[("match[]", "up"), ("start", "0"), ("end", "100")],
+        )
         .json();
     assert_eq!(empty["data"], json!([]));
     let limited = c
-        .get("/api/v1/series", &[("match[]", "{job=\"api\"}"), ("limit", "2")])
+        .get(
+            "/api/v1/series",
+            &[("match[]", "{job=\"api\"}"), ("limit", "2")],
+        )
         .json();
     assert_eq!(limited["data"].as_array().unwrap().len(), 2);
-    assert_eq!(limited["warnings"], json!(["results truncated due to limit"]));
+    assert_eq!(
+        limited["warnings"],
+        json!(["results truncated due to limit"])
+    );
     assert_error(
         &c.get("/api/v1/series", &[]),
         400,
@@ -435,7 +525,14 @@ fn series_labels_and_label_values() {
     let labels = c.get("/api/v1/labels", &[]).json();
     assert_eq!(
         labels["data"],
-        json!(["__name__", "code", "instance", "job", "room", "service.name"])
+        json!([
+            "__name__",
+            "code",
+            "instance",
+            "job",
+            "room",
+            "service.name"
+        ])
     );
     let matched = c
         .post_form("/api/v1/labels", &[("match[]", "temperature")])
@@ -443,7 +540,10 @@ fn series_labels_and_label_values() {
     assert_eq!(matched["data"], json!(["__name__", "room"]));
     let limited = c.get("/api/v1/labels", &[("limit", "2")]).json();
     assert_eq!(limited["data"], json!(["__name__", "code"]));
-    assert_eq!(limited["warnings"], json!(["results truncated due to limit"]));
+    assert_eq!(
+        limited["warnings"],
+        json!(["results truncated due to limit"])
+    );
     assert_error(
         &c.get("/api/v1/labels", &[("match[]", "{")]),
         400,
@@ -454,10 +554,18 @@ fn series_labels_and_label_values() {
     let names = c.get("/api/v1/label/__name__/values", &[]).json();
     assert_eq!(
         names["data"],
-        json!(["checkout_orders", "http_requests_total", "temperature", "up"])
+        json!([
+            "checkout_orders",
+            "http_requests_total",
+            "temperature",
+            "up"
+        ])
     );
     let codes = c
-        .get("/api/v1/label/code/values", &[("match[]", "{instance=\"b\"}")])
+        .get(
+            "/api/v1/label/code/values",
+            &[("match[]", "{instance=\"b\"}")],
+        )
         .json();
     assert_eq!(codes["data"], json!(["500"]));
     // UTF-8 label names come escaped in the path (`U__` + `_2e_` for `.`).
@@ -479,7 +587,10 @@ fn series_labels_and_label_values() {
 fn format_and_parse_query() {
     let (_s, c) = server(&[]);
     let f = c
-        .get("/api/v1/format_query", &[("query", "sum(rate(x[5m])) by (job)")])
+        .get(
+            "/api/v1/format_query",
+            &[("query", "sum(rate(x[5m])) by (job)")],
+        )
         .json();
     assert_eq!(f["data"], "sum by (job) (rate(x[5m]))");
     // The documented example: foo/bar.
@@ -523,13 +634,22 @@ fn placeholders_exemplars_and_metadata() {
         data("/api/v1/alertmanagers", &[]),
         json!({"activeAlertmanagers": [], "droppedAlertmanagers": []})
     );
-    assert_eq!(data("/api/v1/scrape_pools", &[]), json!({"scrapePools": []}));
     assert_eq!(
-        data("/api/v1/query_exemplars", &[("query", "http_requests_total")]),
+        data("/api/v1/scrape_pools", &[]),
+        json!({"scrapePools": []})
+    );
+    assert_eq!(
+        data(
+            "/api/v1/query_exemplars",
+            &[("query", "http_requests_total")]
+        ),
         json!([])
     );
     // No selector: no content, as Prometheus.
-    assert_eq!(c.get("/api/v1/query_exemplars", &[("query", "1")]).status, 204);
+    assert_eq!(
+        c.get("/api/v1/query_exemplars", &[("query", "1")]).status,
+        204
+    );
     assert_error(
         &c.get(
             "/api/v1/query_exemplars",
@@ -539,7 +659,12 @@ fn placeholders_exemplars_and_metadata() {
         "bad_data",
         "end timestamp must not be before start timestamp",
     );
-    assert_error(&c.get("/api/v1/metadata", &[("limit", "x")]), 400, "bad_data", "limit must be a number");
+    assert_error(
+        &c.get("/api/v1/metadata", &[("limit", "x")]),
+        400,
+        "bad_data",
+        "limit must be a number",
+    );
     assert_error(
         &c.get("/api/v1/targets/metadata", &[("match_target", "{")]),
         400,
@@ -562,7 +687,10 @@ fn status_endpoints() {
     for key in ["revision", "branch", "buildUser", "buildDate", "goVersion"] {
         assert!(build[key].is_string(), "{key}");
     }
-    assert!(build.get("features").is_none(), "Grafana would take Ember for Mimir");
+    assert!(
+        build.get("features").is_none(),
+        "Grafana would take Ember for Mimir"
+    );
 
     let config = c.get("/api/v1/status/config", &[]).json();
     assert_eq!(config["data"]["yaml"], common::MINIMAL_CONFIG);
@@ -571,7 +699,10 @@ fn status_endpoints() {
     assert_eq!(flags["query.timeout"], "1m30s");
     assert_eq!(flags["query.lookback-delta"], "5m");
     assert_eq!(flags["web.enable-admin-api"], "false");
-    assert_eq!(flags["storage.tsdb.path"], s.data_dir().display().to_string());
+    assert_eq!(
+        flags["storage.tsdb.path"],
+        s.data_dir().display().to_string()
+    );
 
     let rt = c.get("/api/v1/status/runtimeinfo", &[]).json()["data"].clone();
     assert_eq!(rt["reloadConfigSuccess"], true);
@@ -606,7 +737,10 @@ fn status_endpoints() {
         json!({"name": "__name__", "value": 4})
     );
     let one = c.get("/api/v1/status/tsdb", &[("limit", "1")]).json()["data"].clone();
-    assert_eq!(one["seriesCountByLabelValuePair"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        one["seriesCountByLabelValuePair"].as_array().unwrap().len(),
+        1
+    );
     assert_error(
         &c.get("/api/v1/status/tsdb", &[("limit", "0")]),
         400,
@@ -639,13 +773,23 @@ fn admin_apis() {
         "/api/v1/admin/tsdb/clean_tombstones",
         "/api/v1/admin/tsdb/snapshot",
     ] {
-        assert_error(&c.post_form(path, &[("match[]", "up")]), 500, "unavailable", "admin APIs disabled");
+        assert_error(
+            &c.post_form(path, &[("match[]", "up")]),
+            500,
+            "unavailable",
+            "admin APIs disabled",
+        );
     }
     drop(c);
 
     let (_s, c) = server(&["--web.enable-admin-api"]);
     let del = "/api/v1/admin/tsdb/delete_series";
-    assert_error(&c.post_form(del, &[]), 400, "bad_data", "no match[] parameter provided");
+    assert_error(
+        &c.post_form(del, &[]),
+        400,
+        "bad_data",
+        "no match[] parameter provided",
+    );
     assert_error(
         &c.post_form(del, &[("match[]", "up"), ("start", "x")]),
         400,
@@ -658,7 +802,12 @@ fn admin_apis() {
         "bad_data",
         "invalid parameter \"match[]\"",
     );
-    assert_error(&c.post_form(del, &[("match[]", "up")]), 500, "unavailable", "not available in Ember yet");
+    assert_error(
+        &c.post_form(del, &[("match[]", "up")]),
+        500,
+        "unavailable",
+        "not available in Ember yet",
+    );
     assert_error(
         &c.post_form("/api/v1/admin/tsdb/snapshot", &[("skip_head", "maybe")]),
         400,
@@ -683,18 +832,29 @@ fn admin_apis() {
 
 #[test]
 fn compression_cors_prefix_and_metrics() {
-    let (_s, c) = server(&["--web.cors.origin=https?://good\\.example", "--web.route-prefix=/prom"]);
+    let (_s, c) = server(&[
+        "--web.cors.origin=https?://good\\.example",
+        "--web.route-prefix=/prom",
+    ]);
     let params = [("match[]", "http_requests_total")];
     let plain = c.get("/prom/api/v1/series", &params);
     assert_eq!(plain.status, 200);
     assert!(plain.header("content-encoding").is_none());
     for coding in ["gzip", "deflate"] {
-        let packed = c.get_with("/prom/api/v1/series", &params, &[("Accept-Encoding", coding)]);
+        let packed = c.get_with(
+            "/prom/api/v1/series",
+            &params,
+            &[("Accept-Encoding", coding)],
+        );
         assert_eq!(packed.header("content-encoding").as_deref(), Some(coding));
         assert_eq!(packed.decoded(), plain.body);
     }
     // CORS: the matching origin is echoed, others are not; Vary: Origin always.
-    let good = c.get_with("/prom/api/v1/labels", &[], &[("Origin", "https://good.example")]);
+    let good = c.get_with(
+        "/prom/api/v1/labels",
+        &[],
+        &[("Origin", "https://good.example")],
+    );
     assert_eq!(
         good.header("access-control-allow-origin").as_deref(),
         Some("https://good.example")
@@ -703,7 +863,11 @@ fn compression_cors_prefix_and_metrics() {
         good.header("access-control-allow-methods").as_deref(),
         Some("GET, POST, OPTIONS")
     );
-    let bad = c.get_with("/prom/api/v1/labels", &[], &[("Origin", "https://evil.example")]);
+    let bad = c.get_with(
+        "/prom/api/v1/labels",
+        &[],
+        &[("Origin", "https://evil.example")],
+    );
     assert!(bad.header("access-control-allow-origin").is_none());
     assert!(bad
         .headers
@@ -711,7 +875,12 @@ fn compression_cors_prefix_and_metrics() {
         .iter()
         .any(|v| v.to_str().unwrap_or_default().contains("Origin")));
     let options = c
-        .request("OPTIONS", "/prom/api/v1/query", &[("Origin", "https://good.example")], Vec::new())
+        .request(
+            "OPTIONS",
+            "/prom/api/v1/query",
+            &[("Origin", "https://good.example")],
+            Vec::new(),
+        )
         .unwrap();
     assert_eq!(options.status, 204);
     assert_eq!(
@@ -722,7 +891,10 @@ fn compression_cors_prefix_and_metrics() {
     assert_eq!(c.get("/api/v1/labels", &[]).status, 404);
 
     // Counted per handler, and the engine's metrics move.
-    c.get("/prom/api/v1/query", &[("query", "up"), ("time", &secs(T0))]);
+    c.get(
+        "/prom/api/v1/query",
+        &[("query", "up"), ("time", &secs(T0))],
+    );
     c.get("/prom/api/v1/label/job/values", &[]);
     let metrics = c.get("/prom/metrics", &[]).text();
     let value = |name: &str| -> Option<f64> {
@@ -738,15 +910,25 @@ fn compression_cors_prefix_and_metrics() {
         value(r#"prometheus_http_requests_total{code="200",handler="/api/v1/label/:name/values"}"#),
         Some(1.0)
     );
-    assert!(value(r#"prometheus_http_request_duration_seconds_count{handler="/api/v1/series"}"#).unwrap() >= 3.0);
+    assert!(
+        value(r#"prometheus_http_request_duration_seconds_count{handler="/api/v1/series"}"#)
+            .unwrap()
+            >= 3.0
+    );
     assert!(value("prometheus_engine_query_samples_total").unwrap() >= 1.0);
     assert_eq!(value("prometheus_engine_queries"), Some(0.0));
-    assert_eq!(value("prometheus_engine_queries_concurrent_max"), Some(20.0));
+    assert_eq!(
+        value("prometheus_engine_queries_concurrent_max"),
+        Some(20.0)
+    );
     assert_eq!(
         value(r#"prometheus_engine_query_duration_seconds_count{slice="inner_eval"}"#),
         Some(1.0)
     );
-    assert!(value(r#"prometheus_engine_query_duration_seconds{slice="queue_time",quantile="0.99"}"#).is_some());
+    assert!(value(
+        r#"prometheus_engine_query_duration_seconds{slice="queue_time",quantile="0.99"}"#
+    )
+    .is_some());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -817,13 +999,21 @@ fn compare(what: &str, ember: &Reply, prom: &Reply) -> Result<usize, String> {
         };
     }
     if ed["resultType"] != pd["resultType"] {
-        return Err(format!("{what}: result types {} vs {}", ed["resultType"], pd["resultType"]));
+        return Err(format!(
+            "{what}: result types {} vs {}",
+            ed["resultType"], pd["resultType"]
+        ));
     }
     let points = |v: &Value| -> Vec<(f64, String)> {
         v.as_array()
             .map(|a| {
                 a.iter()
-                    .map(|p| (p[0].as_f64().unwrap_or(f64::NAN), p[1].as_str().unwrap_or("").to_string()))
+                    .map(|p| {
+                        (
+                            p[0].as_f64().unwrap_or(f64::NAN),
+                            p[1].as_str().unwrap_or("").to_string(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -849,15 +1039,26 @@ fn compare(what: &str, ember: &Reply, prom: &Reply) -> Result<usize, String> {
     };
     let (es, ps) = (by_labels(ed), by_labels(pd));
     if es.keys().collect::<Vec<_>>() != ps.keys().collect::<Vec<_>>() {
-        return Err(format!("{what}: series differ:\n ember {:?}\n prom  {:?}", es.keys(), ps.keys()));
+        return Err(format!(
+            "{what}: series differ:\n ember {:?}\n prom  {:?}",
+            es.keys(),
+            ps.keys()
+        ));
     }
     for (labels, ep) in &es {
         let pp = &ps[labels];
         if ep.len() != pp.len() {
-            return Err(format!("{what} {labels}: {} points vs {}", ep.len(), pp.len()));
+            return Err(format!(
+                "{what} {labels}: {} points vs {}",
+                ep.len(),
+                pp.len()
+            ));
         }
         for ((et, ev), (pt, pv)) in ep.iter().zip(pp) {
-            let (ef, pf): (f64, f64) = (ev.parse().unwrap_or(f64::NAN), pv.parse().unwrap_or(f64::NAN));
+            let (ef, pf): (f64, f64) = (
+                ev.parse().unwrap_or(f64::NAN),
+                pv.parse().unwrap_or(f64::NAN),
+            );
             let same = ev == pv
                 || (ef.is_nan() && pf.is_nan())
                 || (ef - pf).abs() <= 1e-12 * ef.abs().max(pf.abs());
@@ -889,12 +1090,19 @@ fn matches_a_real_prometheus() {
         .arg(&prom_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "promtool: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "promtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let port = common::free_port();
     let log = std::fs::File::create(ember.workdir.join("prometheus.log")).unwrap();
     let _prom = Guard(
         Command::new(&prometheus)
-            .arg(format!("--config.file={}", ember.workdir.arg("prometheus.yml")))
+            .arg(format!(
+                "--config.file={}",
+                ember.workdir.arg("prometheus.yml")
+            ))
             .arg(format!("--storage.tsdb.path={}", prom_dir.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .current_dir(ember.workdir.path())
@@ -907,7 +1115,10 @@ fn matches_a_real_prometheus() {
     let p = Client::new(&format!("http://127.0.0.1:{port}"));
     let started = Instant::now();
     while p.try_get("/-/ready", &[]).is_none_or(|r| r.status != 200) {
-        assert!(started.elapsed() < Duration::from_secs(30), "prometheus did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "prometheus did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let e = Client::new(&ember.base());
@@ -920,9 +1131,15 @@ fn matches_a_real_prometheus() {
     // the gap, 2.x before), and Ember follows 3.
     let t = secs(T0 + 5_407_300);
     let (start, end) = (secs(T0 + 3_607_300), secs(END - 52_700));
-    let mut queries: Vec<String> = std::fs::read_to_string("/work/shared/seed-configs/dashboard-queries.txt")
-        .map(|s| s.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect())
-        .unwrap_or_default();
+    let mut queries: Vec<String> =
+        std::fs::read_to_string("/work/shared/seed-configs/dashboard-queries.txt")
+            .map(|s| {
+                s.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
     queries.extend(
         [
             "http_requests_total",
@@ -945,9 +1162,21 @@ fn matches_a_real_prometheus() {
     let mut compared = 0;
     for q in &queries {
         let instant = [("query", q.as_str()), ("time", t.as_str())];
-        let range = [("query", q.as_str()), ("start", start.as_str()), ("end", end.as_str()), ("step", "60")];
-        for (path, params) in [("/api/v1/query", &instant[..]), ("/api/v1/query_range", &range[..])] {
-            match compare(&format!("{path} {q}"), &e.post_form(path, params), &p.post_form(path, params)) {
+        let range = [
+            ("query", q.as_str()),
+            ("start", start.as_str()),
+            ("end", end.as_str()),
+            ("step", "60"),
+        ];
+        for (path, params) in [
+            ("/api/v1/query", &instant[..]),
+            ("/api/v1/query_range", &range[..]),
+        ] {
+            match compare(
+                &format!("{path} {q}"),
+                &e.post_form(path, params),
+                &p.post_form(path, params),
+            ) {
                 Ok(0) => failures.push(format!("{path} {q}: no result on either side")),
                 Ok(n) => compared += n,
                 Err(msg) => failures.push(msg),
@@ -956,23 +1185,49 @@ fn matches_a_real_prometheus() {
     }
     let metadata: &[(&str, &[(&str, &str)])] = &[
         ("/api/v1/series", &[("match[]", "http_requests_total")]),
-        ("/api/v1/series", &[("match[]", "{__name__=~\"celery.*\"}"), ("match[]", "up")]),
-        ("/api/v1/series", &[("match[]", "up"), ("start", "0"), ("end", "100")]),
+        (
+            "/api/v1/series",
+            &[("match[]", "{__name__=~\"celery.*\"}"), ("match[]", "up")],
+        ),
+        (
+            "/api/v1/series",
+            &[("match[]", "up"), ("start", "0"), ("end", "100")],
+        ),
         ("/api/v1/labels", &[]),
         ("/api/v1/labels", &[("match[]", "{job=\"neural-api\"}")]),
         ("/api/v1/label/__name__/values", &[]),
-        ("/api/v1/label/job/values", &[("match[]", "http_requests_total")]),
+        (
+            "/api/v1/label/job/values",
+            &[("match[]", "http_requests_total")],
+        ),
         ("/api/v1/label/nope/values", &[]),
         ("/api/v1/query", &[("query", "sum(")]),
-        ("/api/v1/query_range", &[("query", "up"), ("start", "10"), ("end", "1"), ("step", "1")]),
+        (
+            "/api/v1/query_range",
+            &[
+                ("query", "up"),
+                ("start", "10"),
+                ("end", "1"),
+                ("step", "1"),
+            ],
+        ),
     ];
     for (path, params) in metadata {
-        match compare(&format!("{path} {params:?}"), &e.get(path, params), &p.get(path, params)) {
+        match compare(
+            &format!("{path} {params:?}"),
+            &e.get(path, params),
+            &p.get(path, params),
+        ) {
             Ok(n) => compared += n,
             Err(msg) => failures.push(msg),
         }
     }
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // The data set makes every query return something: hundreds of series were
     // compared, not empty answers.
     assert!(compared > 250, "only {compared} series compared");

@@ -64,15 +64,22 @@ pub fn basic_dataset() -> Vec<SeriesData> {
             ],
             |i| i as f64,
         ),
-        SeriesData::new(&[("__name__", "temperature"), ("room", "kitchen")], |_| 20.5),
-        SeriesData::new(&[("__name__", "temperature"), ("room", "garage")], |_| -3.25),
+        SeriesData::new(&[("__name__", "temperature"), ("room", "kitchen")], |_| {
+            20.5
+        }),
+        SeriesData::new(&[("__name__", "temperature"), ("room", "garage")], |_| {
+            -3.25
+        }),
         SeriesData::new(
             &[("__name__", "up"), ("instance", "a"), ("job", "api")],
             |_| 1.0,
         ),
         // A label name outside the legacy character set (Prometheus 3's UTF-8 names).
         SeriesData::new(
-            &[("__name__", "checkout_orders"), ("service.name", "checkout")],
+            &[
+                ("__name__", "checkout_orders"),
+                ("service.name", "checkout"),
+            ],
             |i| (i % 7) as f64,
         ),
     ]
@@ -85,31 +92,113 @@ pub fn dashboard_dataset() -> Vec<SeriesData> {
     // A deterministic, irregular counter: increments of 1..=11 per step.
     let counter = |seed: i64| {
         move |i: i64| -> f64 {
-            (0..=i).map(|k| ((k * 7 + seed * 3) % 11 + 1) as f64).sum::<f64>() * 0.5
+            (0..=i)
+                .map(|k| ((k * 7 + seed * 3) % 11 + 1) as f64)
+                .sum::<f64>()
+                * 0.5
         }
     };
     let gauge = |seed: i64, base: f64, scale: f64| {
         move |i: i64| -> f64 { base + ((i * 13 + seed * 5) % 17) as f64 * scale }
     };
     let counters: &[&[(&str, &str)]] = &[
-        &[("__name__", "neural_api_requests_total"), ("job", "neural-api"), ("instance", "api-1"), ("status", "200")],
-        &[("__name__", "neural_api_requests_total"), ("job", "neural-api"), ("instance", "api-1"), ("status", "503")],
-        &[("__name__", "neural_api_requests_total"), ("job", "neural-api"), ("instance", "api-2"), ("status", "200")],
-        &[("__name__", "process_cpu_seconds_total"), ("job", "neural-workers"), ("instance", "w1")],
-        &[("__name__", "process_cpu_seconds_total"), ("job", "neural-workers"), ("instance", "w2")],
-        &[("__name__", "http_requests_total"), ("job", "pynomaly-api"), ("method", "GET"), ("status", "200"), ("status_code", "200"), ("endpoint", "/detect")],
-        &[("__name__", "http_requests_total"), ("job", "pynomaly-api"), ("method", "POST"), ("status", "500"), ("status_code", "503"), ("endpoint", "/train")],
-        &[("__name__", "http_requests_total"), ("job", "other"), ("method", "GET"), ("status", "200"), ("status_code", "200"), ("endpoint", "/detect")],
-        &[("__name__", "pynomaly_detections_total"), ("job", "pynomaly-api")],
-        &[("__name__", "node_cpu_seconds_total"), ("cpu", "0"), ("mode", "idle")],
-        &[("__name__", "node_cpu_seconds_total"), ("cpu", "1"), ("mode", "idle")],
-        &[("__name__", "node_cpu_seconds_total"), ("cpu", "0"), ("mode", "user")],
-        &[("__name__", "search_operations_total"), ("search_type", "vector"), ("dataset_id", "d1")],
-        &[("__name__", "search_operations_total"), ("search_type", "text"), ("dataset_id", "d2")],
-        &[("__name__", "vector_operations_total"), ("operation", "insert")],
-        &[("__name__", "vector_operations_total"), ("operation", "delete")],
-        &[("__name__", "neurectomy_http_requests_total"), ("status", "500")],
-        &[("__name__", "neurectomy_http_requests_total"), ("status", "200")],
+        &[
+            ("__name__", "neural_api_requests_total"),
+            ("job", "neural-api"),
+            ("instance", "api-1"),
+            ("status", "200"),
+        ],
+        &[
+            ("__name__", "neural_api_requests_total"),
+            ("job", "neural-api"),
+            ("instance", "api-1"),
+            ("status", "503"),
+        ],
+        &[
+            ("__name__", "neural_api_requests_total"),
+            ("job", "neural-api"),
+            ("instance", "api-2"),
+            ("status", "200"),
+        ],
+        &[
+            ("__name__", "process_cpu_seconds_total"),
+            ("job", "neural-workers"),
+            ("instance", "w1"),
+        ],
+        &[
+            ("__name__", "process_cpu_seconds_total"),
+            ("job", "neural-workers"),
+            ("instance", "w2"),
+        ],
+        &[
+            ("__name__", "http_requests_total"),
+            ("job", "pynomaly-api"),
+            ("method", "GET"),
+            ("status", "200"),
+            ("status_code", "200"),
+            ("endpoint", "/detect"),
+        ],
+        &[
+            ("__name__", "http_requests_total"),
+            ("job", "pynomaly-api"),
+            ("method", "POST"),
+            ("status", "500"),
+            ("status_code", "503"),
+            ("endpoint", "/train"),
+        ],
+        &[
+            ("__name__", "http_requests_total"),
+            ("job", "other"),
+            ("method", "GET"),
+            ("status", "200"),
+            ("status_code", "200"),
+            ("endpoint", "/detect"),
+        ],
+        &[
+            ("__name__", "pynomaly_detections_total"),
+            ("job", "pynomaly-api"),
+        ],
+        &[
+            ("__name__", "node_cpu_seconds_total"),
+            ("cpu", "0"),
+            ("mode", "idle"),
+        ],
+        &[
+            ("__name__", "node_cpu_seconds_total"),
+            ("cpu", "1"),
+            ("mode", "idle"),
+        ],
+        &[
+            ("__name__", "node_cpu_seconds_total"),
+            ("cpu", "0"),
+            ("mode", "user"),
+        ],
+        &[
+            ("__name__", "search_operations_total"),
+            ("search_type", "vector"),
+            ("dataset_id", "d1"),
+        ],
+        &[
+            ("__name__", "search_operations_total"),
+            ("search_type", "text"),
+            ("dataset_id", "d2"),
+        ],
+        &[
+            ("__name__", "vector_operations_total"),
+            ("operation", "insert"),
+        ],
+        &[
+            ("__name__", "vector_operations_total"),
+            ("operation", "delete"),
+        ],
+        &[
+            ("__name__", "neurectomy_http_requests_total"),
+            ("status", "500"),
+        ],
+        &[
+            ("__name__", "neurectomy_http_requests_total"),
+            ("status", "200"),
+        ],
         &[("__name__", "neurectomy_ryot_tokens_generated_total")],
         &[("__name__", "neurectomy_sigmalang_original_size_bytes_sum")],
         &[("__name__", "neurectomy_sigmalang_compressed_size_bytes_sum")],
@@ -119,17 +208,56 @@ pub fn dashboard_dataset() -> Vec<SeriesData> {
     }
     // A counter that resets halfway.
     out.push(SeriesData::new(
-        &[("__name__", "pynomaly_detections_total"), ("job", "restarted")],
-        |i| if i < 120 { (i * 3) as f64 } else { ((i - 120) * 2) as f64 },
+        &[
+            ("__name__", "pynomaly_detections_total"),
+            ("job", "restarted"),
+        ],
+        |i| {
+            if i < 120 {
+                (i * 3) as f64
+            } else {
+                ((i - 120) * 2) as f64
+            }
+        },
     ));
     let histograms: &[&[(&str, &str)]] = &[
-        &[("__name__", "neural_api_request_duration_seconds_bucket"), ("job", "neural-api")],
-        &[("__name__", "celery_task_duration_seconds_bucket"), ("task", "train")],
-        &[("__name__", "http_request_duration_seconds_bucket"), ("job", "pynomaly-api")],
-        &[("__name__", "search_latency_seconds_bucket"), ("job", "search")],
-        &[("__name__", "neurectomy_http_request_duration_seconds_bucket"), ("endpoint", "/x")],
-        &[("__name__", "neurectomy_http_request_duration_seconds_bucket"), ("endpoint", "/y")],
-        &[("__name__", "neurectomy_sigmavault_operation_duration_seconds_bucket"), ("operation", "read")],
+        &[
+            ("__name__", "neural_api_request_duration_seconds_bucket"),
+            ("job", "neural-api"),
+        ],
+        &[
+            ("__name__", "celery_task_duration_seconds_bucket"),
+            ("task", "train"),
+        ],
+        &[
+            ("__name__", "http_request_duration_seconds_bucket"),
+            ("job", "pynomaly-api"),
+        ],
+        &[
+            ("__name__", "search_latency_seconds_bucket"),
+            ("job", "search"),
+        ],
+        &[
+            (
+                "__name__",
+                "neurectomy_http_request_duration_seconds_bucket",
+            ),
+            ("endpoint", "/x"),
+        ],
+        &[
+            (
+                "__name__",
+                "neurectomy_http_request_duration_seconds_bucket",
+            ),
+            ("endpoint", "/y"),
+        ],
+        &[
+            (
+                "__name__",
+                "neurectomy_sigmavault_operation_duration_seconds_bucket",
+            ),
+            ("operation", "read"),
+        ],
     ];
     let bounds = ["0.1", "0.5", "1", "5", "+Inf"];
     for (seed, labels) in histograms.iter().enumerate() {
@@ -149,35 +277,145 @@ pub fn dashboard_dataset() -> Vec<SeriesData> {
             }));
         }
     }
-    let gauges: &[(&[(&str, &str)], f64, f64)] = &[
-        (&[("__name__", "neural_api_active_requests"), ("job", "neural-api")], 3.0, 1.0),
-        (&[("__name__", "celery_queue_length"), ("queue", "training")], 0.0, 2.0),
-        (&[("__name__", "celery_queue_length"), ("queue", "compilation")], 1.0, 1.0),
-        (&[("__name__", "celery_queue_length"), ("queue", "export")], 0.0, 0.5),
-        (&[("__name__", "celery_queue_length"), ("queue", "other")], 9.0, 1.0),
-        (&[("__name__", "process_resident_memory_bytes"), ("job", "neural-workers"), ("instance", "w1")], 2e8, 1e6),
-        (&[("__name__", "up"), ("job", "neural-api"), ("instance", "api-1")], 1.0, 0.0),
-        (&[("__name__", "up"), ("job", "neural-api"), ("instance", "api-2")], 0.0, 0.0),
-        (&[("__name__", "pg_stat_database_numbackends"), ("datname", "neural_api")], 5.0, 1.0),
-        (&[("__name__", "pg_stat_database_numbackends"), ("datname", "postgres")], 1.0, 0.0),
+    // (labels, base value, scale of the variation)
+    type Gauge<'a> = (&'a [(&'a str, &'a str)], f64, f64);
+    let gauges: &[Gauge] = &[
+        (
+            &[
+                ("__name__", "neural_api_active_requests"),
+                ("job", "neural-api"),
+            ],
+            3.0,
+            1.0,
+        ),
+        (
+            &[("__name__", "celery_queue_length"), ("queue", "training")],
+            0.0,
+            2.0,
+        ),
+        (
+            &[
+                ("__name__", "celery_queue_length"),
+                ("queue", "compilation"),
+            ],
+            1.0,
+            1.0,
+        ),
+        (
+            &[("__name__", "celery_queue_length"), ("queue", "export")],
+            0.0,
+            0.5,
+        ),
+        (
+            &[("__name__", "celery_queue_length"), ("queue", "other")],
+            9.0,
+            1.0,
+        ),
+        (
+            &[
+                ("__name__", "process_resident_memory_bytes"),
+                ("job", "neural-workers"),
+                ("instance", "w1"),
+            ],
+            2e8,
+            1e6,
+        ),
+        (
+            &[
+                ("__name__", "up"),
+                ("job", "neural-api"),
+                ("instance", "api-1"),
+            ],
+            1.0,
+            0.0,
+        ),
+        (
+            &[
+                ("__name__", "up"),
+                ("job", "neural-api"),
+                ("instance", "api-2"),
+            ],
+            0.0,
+            0.0,
+        ),
+        (
+            &[
+                ("__name__", "pg_stat_database_numbackends"),
+                ("datname", "neural_api"),
+            ],
+            5.0,
+            1.0,
+        ),
+        (
+            &[
+                ("__name__", "pg_stat_database_numbackends"),
+                ("datname", "postgres"),
+            ],
+            1.0,
+            0.0,
+        ),
         (&[("__name__", "redis_memory_used_bytes")], 1e7, 12345.0),
         (&[("__name__", "redis_memory_max_bytes")], 1e9, 0.0),
-        (&[("__name__", "node_filesystem_avail_bytes"), ("mountpoint", "/")], 5e10, 1e8),
-        (&[("__name__", "node_filesystem_size_bytes"), ("mountpoint", "/")], 1e11, 0.0),
+        (
+            &[
+                ("__name__", "node_filesystem_avail_bytes"),
+                ("mountpoint", "/"),
+            ],
+            5e10,
+            1e8,
+        ),
+        (
+            &[
+                ("__name__", "node_filesystem_size_bytes"),
+                ("mountpoint", "/"),
+            ],
+            1e11,
+            0.0,
+        ),
         (&[("__name__", "node_memory_MemAvailable_bytes")], 4e9, 1e7),
         (&[("__name__", "node_memory_MemTotal_bytes")], 1.6e10, 0.0),
-        (&[("__name__", "pynomaly_model_accuracy"), ("model", "a")], 0.9, 0.003),
-        (&[("__name__", "pynomaly_model_accuracy"), ("model", "b")], 0.7, 0.01),
+        (
+            &[("__name__", "pynomaly_model_accuracy"), ("model", "a")],
+            0.9,
+            0.003,
+        ),
+        (
+            &[("__name__", "pynomaly_model_accuracy"), ("model", "b")],
+            0.7,
+            0.01,
+        ),
         (&[("__name__", "pg_settings_max_connections")], 100.0, 0.0),
         (&[("__name__", "active_connections")], 12.0, 1.0),
         (&[("__name__", "cache_hit_ratio")], 0.5, 0.025),
         (&[("__name__", "memory_usage_bytes")], 3e8, 1e5),
         (&[("__name__", "rate_limit_remaining")], 1000.0, -7.0),
-        (&[("__name__", "datasets_total"), ("tenant_id", "t1")], 4.0, 1.0),
-        (&[("__name__", "datasets_total"), ("tenant_id", "t2")], 7.0, 0.0),
+        (
+            &[("__name__", "datasets_total"), ("tenant_id", "t1")],
+            4.0,
+            1.0,
+        ),
+        (
+            &[("__name__", "datasets_total"), ("tenant_id", "t2")],
+            7.0,
+            0.0,
+        ),
         (&[("__name__", "vectors_total")], 1e6, 1000.0),
-        (&[("__name__", "neurectomy_circuit_breaker_state"), ("service", "a")], 1.0, 0.0),
-        (&[("__name__", "neurectomy_circuit_breaker_state"), ("service", "b")], 0.0, 0.0),
+        (
+            &[
+                ("__name__", "neurectomy_circuit_breaker_state"),
+                ("service", "a"),
+            ],
+            1.0,
+            0.0,
+        ),
+        (
+            &[
+                ("__name__", "neurectomy_circuit_breaker_state"),
+                ("service", "b"),
+            ],
+            0.0,
+            0.0,
+        ),
     ];
     for (seed, (labels, base, scale)) in gauges.iter().enumerate() {
         out.push(SeriesData::new(labels, gauge(seed as i64, *base, *scale)));
@@ -251,7 +489,10 @@ impl Server {
             .unwrap_or("");
         let client = Client::new(&ember.url(prefix));
         let started = std::time::Instant::now();
-        while client.try_get("/-/ready", &[]).is_none_or(|r| r.status != 200) {
+        while client
+            .try_get("/-/ready", &[])
+            .is_none_or(|r| r.status != 200)
+        {
             assert!(
                 started.elapsed() < crate::common::TIMEOUT,
                 "ember not ready in time; its log:\n{}",
@@ -367,7 +608,8 @@ impl Client {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        self.send(req).unwrap_or_else(|| panic!("GET {path} failed"))
+        self.send(req)
+            .unwrap_or_else(|| panic!("GET {path} failed"))
     }
 
     /// `POST` with a form-encoded body.
@@ -378,7 +620,8 @@ impl Client {
             .post(format!("{}{path}", self.base))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body);
-        self.send(req).unwrap_or_else(|| panic!("POST {path} failed"))
+        self.send(req)
+            .unwrap_or_else(|| panic!("POST {path} failed"))
     }
 
     /// Any method, raw body, extra headers.

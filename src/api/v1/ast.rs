@@ -49,8 +49,8 @@ pub fn write_ast(out: &mut Vec<u8>, expr: &Expr) {
             write_ast(out, &b.lhs);
             out.extend_from_slice(br#","matching":"#);
             // Prometheus keeps vector matching only between two instant vectors.
-            let vectors = b.lhs.value_type() == ValueType::Vector
-                && b.rhs.value_type() == ValueType::Vector;
+            let vectors =
+                b.lhs.value_type() == ValueType::Vector && b.rhs.value_type() == ValueType::Vector;
             if vectors {
                 let m = b.modifier.clone().unwrap_or_default();
                 let card = if b.op.is_set_operator() {
@@ -164,7 +164,13 @@ fn write_selector(out: &mut Vec<u8>, vs: &VectorSelector, range: Option<Duration
         .name
         .as_ref()
         .map(|n| Matcher::new(MatchOp::Equal, "__name__", n));
-    for (i, m) in vs.matchers.matchers.iter().chain(name_matcher.as_ref()).enumerate() {
+    for (i, m) in vs
+        .matchers
+        .matchers
+        .iter()
+        .chain(name_matcher.as_ref())
+        .enumerate()
+    {
         if i > 0 {
             out.push(b',');
         }
@@ -300,7 +306,10 @@ mod tests {
         assert_eq!(m["rangeExpr"], Value::Null);
         let s = ast("foo[5m:1m]");
         assert_eq!(s["type"], "subquery");
-        assert_eq!((s["range"].clone(), s["step"].clone()), (json!(300_000), json!(60_000)));
+        assert_eq!(
+            (s["range"].clone(), s["step"].clone()),
+            (json!(300_000), json!(60_000))
+        );
         assert_eq!(ast("foo offset 5m")["offset"], 300_000);
         let at = ast(r#"foo{a="b"} @ 10"#);
         assert_eq!(at["timestamp"], 10_000);
@@ -328,7 +337,10 @@ mod tests {
             json!({"argTypes": ["matrix"], "name": "rate", "returnType": "vector", "variadic": 0})
         );
         assert_eq!(ast("1 + 2")["matching"], Value::Null);
-        assert_eq!(ast("1e21"), json!({"type": "numberLiteral", "val": "1000000000000000000000"}));
+        assert_eq!(
+            ast("1e21"),
+            json!({"type": "numberLiteral", "val": "1000000000000000000000"})
+        );
         assert_eq!(ast(r#""a""#), json!({"type": "stringLiteral", "val": "a"}));
         assert_eq!(ast("-(1)")["type"], "unaryExpr");
         assert_eq!(ast("-(1)")["expr"]["type"], "parenExpr");

@@ -263,7 +263,10 @@ mod tests {
             "x_seconds_count{slice=\"a\"} 100",
             "x_seconds_count{slice=\"b\"} 0",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 

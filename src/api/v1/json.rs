@@ -140,8 +140,7 @@ fn write_go_float(out: &mut Vec<u8>, v: f64, style: GoFloat) {
     }
     // Whole numbers below 2^53 are exact and have no fraction: the common case (counters,
     // gauges of counts) skips digit generation.
-    if v == v.trunc() && v.abs() < 9_007_199_254_740_992.0 && (v != 0.0 || v.is_sign_positive())
-    {
+    if v == v.trunc() && v.abs() < 9_007_199_254_740_992.0 && (v != 0.0 || v.is_sign_positive()) {
         write_int(out, v as i64);
         return;
     }
@@ -453,7 +452,10 @@ mod tests {
     fn times_as_go_marshals_them() {
         use std::time::{Duration, UNIX_EPOCH};
         let mut out = Vec::new();
-        write_time(&mut out, UNIX_EPOCH + Duration::new(1_795_423_093, 396_550_909));
+        write_time(
+            &mut out,
+            UNIX_EPOCH + Duration::new(1_795_423_093, 396_550_909),
+        );
         assert_eq!(out, b"\"2026-11-23T08:38:13.396550909Z\"");
         out.clear();
         write_time(&mut out, UNIX_EPOCH + Duration::new(1_795_423_093, 0));

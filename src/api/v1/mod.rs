@@ -176,7 +176,12 @@ pub fn routes(state: &Arc<AppState>, http: &Arc<HttpMetrics>) -> Router<Arc<AppS
             get(targets::scrape_pools),
             GET,
         ),
-        r("/api/v1/targets", "/api/v1/targets", get(targets::targets), GET),
+        r(
+            "/api/v1/targets",
+            "/api/v1/targets",
+            get(targets::targets),
+            GET,
+        ),
         r(
             "/api/v1/targets/metadata",
             "/api/v1/targets/metadata",
@@ -288,10 +293,12 @@ pub fn routes(state: &Arc<AppState>, http: &Arc<HttpMetrics>) -> Router<Arc<AppS
     }
     // Any other path: OPTIONS is answered (as Prometheus's `/*path` route), the rest is
     // not found.
-    let unknown = any(not_found).options(options).layer(middleware::from_fn_with_state(
-        Arc::clone(state),
-        lifecycle::require_ready,
-    ));
+    let unknown = any(not_found)
+        .options(options)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(state),
+            lifecycle::require_ready,
+        ));
     router
         .route("/api/v1/{*path}", unknown)
         .layer(middleware::from_fn_with_state(Arc::clone(state), cors))
@@ -360,4 +367,78 @@ async fn cors(State(state): State<Arc<AppState>>, request: Request, next: Next) 
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Readiness, ReadyStatus};
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    fn state() -> Arc<AppState> {
+        let registry = Registry::new();
+        let ready = prometheus::IntGauge::new("prometheus_ready", "ready").unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::channel(1);
+        let options = match crate::cli::parse(&["--storage.tsdb.path=/nonexistent"]).unwrap() {
+            crate::cli::Command::Run(flags) => Options::resolve(flags, "localhost").unwrap(),
+            other => panic!("{other:?}"),
+        };
+        Arc::new(AppState::new(
+            "Prometheus Server",
+            Readiness::new(ready),
+            registry,
+            tx,
+            Arc::new(options),
+        ))
+    }
+
+    async fn call(router: &Router, method: &str, path: &str) -> (u16, String) {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// As Prometheus: the API answers 503 until the server is ready, except the WAL
+    /// replay status (meant for that time) and the notifications.
+    #[tokio::test]
+    async fn only_walreplay_and_notifications_answer_before_ready() {
+        let state = state();
+        let http = Arc::new(HttpMetrics::new(&state.registry).unwrap());
+        let router = routes(&state, &http).with_state(Arc::clone(&state));
+        let (code, body) = call(&router, "GET", "/api/v1/query?query=1").await;
+        assert_eq!((code, body.as_str()), (503, "Service Unavailable"));
+        assert_eq!(call(&router, "GET", "/api/v1/labels").await.0, 503);
+        let (code, body) = call(&router, "GET", "/api/v1/status/walreplay").await;
+        assert_eq!(code, 200);
+        assert_eq!(
+            body,
+            r#"{"status":"success","data":{"min":0,"max":0,"current":0}}"#
+        );
+        assert_eq!(call(&router, "GET", "/api/v1/notifications").await.0, 200);
+
+        state.readiness.set(ReadyStatus::Ready);
+        let (code, body) = call(&router, "GET", "/api/v1/status/buildinfo").await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(
+            call(&router, "OPTIONS", "/api/v1/anything/at/all").await.0,
+            204
+        );
+        assert_eq!(call(&router, "OPTIONS", "/api/v1/query").await.0, 204);
+        let (code, body) = call(&router, "GET", "/api/v1/anything").await;
+        assert_eq!(code, 404);
+        assert!(body.contains(r#""errorType":"not_found""#), "{body}");
+        // Ready, but no storage (cannot happen in the server): a clear error.
+        let (code, body) = call(&router, "GET", "/api/v1/query?query=1").await;
+        assert_eq!(code, 500);
+        assert!(body.contains("the storage is not open yet"), "{body}");
+    }
 }

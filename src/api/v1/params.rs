@@ -108,9 +108,10 @@ impl<S: Send + Sync> FromRequest<S> for ApiRequest {
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|ct| {
-                    ct.split(';')
-                        .next()
-                        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+                    ct.split(';').next().is_some_and(|t| {
+                        t.trim()
+                            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                    })
                 });
         let form = if is_form {
             match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
@@ -161,9 +162,8 @@ pub fn time_param(params: &Params, name: &str, default: i64) -> Result<i64, ApiE
     if v.is_empty() {
         return Ok(default);
     }
-    parse_time(v).map_err(|e| {
-        ApiError::invalid_param(name, format!("invalid time value for '{name}': {e}"))
-    })
+    parse_time(v)
+        .map_err(|e| ApiError::invalid_param(name, format!("invalid time value for '{name}': {e}")))
 }
 
 /// Float seconds to milliseconds as Prometheus converts them: the fraction rounded to
@@ -289,7 +289,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         if ns.is_nan() {
             return Err(format!("cannot parse {} to a valid duration", go_quote(s)));
         }
-        if ns >= 9_223_372_036_854_775_807.0 || ns < -9_223_372_036_854_775_808.0 {
+        if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&ns) {
             return Err(format!(
                 "cannot parse {} to a valid duration. It overflows int64",
                 go_quote(s)
@@ -324,12 +324,8 @@ pub fn go_atoi(s: &str) -> Result<i64, String> {
             go_quote(s)
         ));
     }
-    s.parse::<i64>().map_err(|_| {
-        format!(
-            "strconv.Atoi: parsing {}: value out of range",
-            go_quote(s)
-        )
-    })
+    s.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
 }
 
 /// Go's `strconv.ParseBool`, with its error message.
@@ -387,9 +383,7 @@ pub fn check_nesting(query: &str) -> Result<(), String> {
             b')' | b']' => depth = depth.saturating_sub(1),
             b'{' => braces += 1,
             b'}' => braces = braces.saturating_sub(1),
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'<' | b'>' | b'!' | b'='
-                if braces == 0 =>
-            {
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'<' | b'>' | b'!' | b'=' if braces == 0 => {
                 operators += 1
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
@@ -457,8 +451,12 @@ pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
     }
     if let Some(name) = &vs.name {
         out.push(
-            Matcher::new(MatchOp::Equal, ember_storage::labels::METRIC_NAME, name.as_str())
-                .map_err(|e| e.to_string())?,
+            Matcher::new(
+                MatchOp::Equal,
+                ember_storage::labels::METRIC_NAME,
+                name.as_str(),
+            )
+            .map_err(|e| e.to_string())?,
         );
     }
     Ok(out)
@@ -588,13 +586,19 @@ mod tests {
     /// Prometheus answers `time=0.0005` at `0.001`.
     #[test]
     fn times_in_both_documented_forms() {
-        assert_eq!(parse_time("2015-07-01T20:10:51.781Z"), Ok(1_435_781_451_781));
+        assert_eq!(
+            parse_time("2015-07-01T20:10:51.781Z"),
+            Ok(1_435_781_451_781)
+        );
         assert_eq!(parse_time("2015-07-01T20:10:51Z"), Ok(1_435_781_451_000));
         assert_eq!(
             parse_time("2015-07-01T22:10:51.781+02:00"),
             Ok(1_435_781_451_781)
         );
-        assert_eq!(parse_time("2015-07-01T20:10:51.7819999Z"), Ok(1_435_781_451_781));
+        assert_eq!(
+            parse_time("2015-07-01T20:10:51.7819999Z"),
+            Ok(1_435_781_451_781)
+        );
         assert_eq!(parse_time("1435781451.781"), Ok(1_435_781_451_781));
         assert_eq!(parse_time("1435781451"), Ok(1_435_781_451_000));
         assert_eq!(parse_time("0.0005"), Ok(1));
@@ -654,10 +658,7 @@ mod tests {
         assert_eq!(parse_limit(""), Ok(0));
         assert_eq!(parse_limit("10"), Ok(10));
         assert_eq!(parse_limit("+3"), Ok(3));
-        assert_eq!(
-            parse_limit("-1").unwrap_err(),
-            "limit must be non-negative"
-        );
+        assert_eq!(parse_limit("-1").unwrap_err(), "limit must be non-negative");
         assert_eq!(
             parse_limit("x").unwrap_err(),
             "strconv.Atoi: parsing \"x\": invalid syntax"
@@ -707,8 +708,14 @@ mod tests {
 
     #[test]
     fn nesting_is_bounded_before_parsing() {
-        assert!(check_nesting("sum(rate(http_requests_total{code=~\"5..\"}[5m])) by (job)").is_ok());
-        let deep = format!("{}1{}", "(".repeat(MAX_NESTING + 1), ")".repeat(MAX_NESTING + 1));
+        assert!(
+            check_nesting("sum(rate(http_requests_total{code=~\"5..\"}[5m])) by (job)").is_ok()
+        );
+        let deep = format!(
+            "{}1{}",
+            "(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
         assert!(check_nesting(&deep).is_err());
         let chain = format!("1{}", "+1".repeat(MAX_NESTING + 1));
         assert!(check_nesting(&chain).is_err());

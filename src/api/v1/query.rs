@@ -63,7 +63,8 @@ impl QueryRequest {
         let limit = parse_limit(p.get("limit")).map_err(|e| ApiError::invalid_param("limit", e))?;
         let start =
             params::parse_time(p.get("start")).map_err(|e| ApiError::invalid_param("start", e))?;
-        let end = params::parse_time(p.get("end")).map_err(|e| ApiError::invalid_param("end", e))?;
+        let end =
+            params::parse_time(p.get("end")).map_err(|e| ApiError::invalid_param("end", e))?;
         if end < start {
             return Err(ApiError::invalid_param(
                 "end",
@@ -193,22 +194,20 @@ async fn run(state: Arc<AppState>, q: QueryRequest, encoding: Encoding) -> Respo
     let task = tokio::task::spawn_blocking(move || {
         let _running = RunningQuery::start(&task_state.api_v1.engine_metrics.queries);
         let outcome = execute(&task_state, db.as_ref(), &q, token);
-        let body = outcome.and_then(|r| {
+        let body = outcome.map(|r| {
             task_state.api_v1.engine_metrics.observe(&r.stats);
-            Ok(render(&q, r))
+            render(&q, r)
         });
-        match body {
-            Ok(body) => Ok(encoding.encode(body)),
-            Err(e) => Err(e),
-        }
+        body.map(|body| encoding.encode(body))
     });
     let joined = task.await;
     guard.disarm();
     match joined {
         Ok(Ok((body, used))) => encoded_response(StatusCode::OK, body, used),
         Ok(Err(e)) => e.into_response_with(encoding),
-        Err(e) => ApiError::internal(format!("query evaluation failed: {e}"))
-            .into_response_with(encoding),
+        Err(e) => {
+            ApiError::internal(format!("query evaluation failed: {e}")).into_response_with(encoding)
+        }
     }
 }
 
@@ -220,7 +219,9 @@ fn execute(
     token: CancelToken,
 ) -> Result<QueryResult, ApiError> {
     let expr = parse_query(&q.query).map_err(|e| ApiError::invalid_param("query", e))?;
-    let timeout = q.timeout.map(|ns| Duration::from_nanos(u64::try_from(ns).unwrap_or(0)));
+    let timeout = q
+        .timeout
+        .map(|ns| Duration::from_nanos(u64::try_from(ns).unwrap_or(0)));
     if timeout.is_some_and(|t| t.is_zero()) {
         return Err(ApiError::from_query(QueryError::Timeout("query execution")));
     }
@@ -563,7 +564,12 @@ mod tests {
 
     #[test]
     fn range_parameters_are_checked_in_prometheus_order() {
-        let err = |extra: &str| QueryRequest::range(&req("up", extra)).err().unwrap().message;
+        let err = |extra: &str| {
+            QueryRequest::range(&req("up", extra))
+                .err()
+                .unwrap()
+                .message
+        };
         assert_eq!(
             err("&start=x&end=1&step=1"),
             "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp"
@@ -603,7 +609,9 @@ mod tests {
     fn instant_time_defaults_to_now() {
         let q = QueryRequest::instant(&req("up", ""), 12_345).unwrap();
         assert_eq!(q.steps, Steps::instant(12_345));
-        let e = QueryRequest::instant(&req("up", "&time=abc"), 0).err().unwrap();
+        let e = QueryRequest::instant(&req("up", "&time=abc"), 0)
+            .err()
+            .unwrap();
         assert_eq!(
             e.message,
             "invalid parameter \"time\": invalid time value for 'time': cannot parse \"abc\" to a valid timestamp"
@@ -649,9 +657,14 @@ mod tests {
                 ]
             }
         });
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap(), expected);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            expected
+        );
         // Labels in name order, as Prometheus's label sets.
-        assert!(body.contains(r#"{"__name__":"up","instance":"localhost:9090","job":"prometheus"}"#));
+        assert!(
+            body.contains(r#"{"__name__":"up","instance":"localhost:9090","job":"prometheus"}"#)
+        );
     }
 
     /// The documented range query example's shape, and the limit's warning.
@@ -662,8 +675,14 @@ mod tests {
             Series::new(
                 Labels::from_pairs([("__name__", "up"), ("job", job)]),
                 vec![
-                    FPoint { t: 1_435_781_430_781, f: 1.0 },
-                    FPoint { t: 1_435_781_445_781, f: 1.0 },
+                    FPoint {
+                        t: 1_435_781_430_781,
+                        f: 1.0,
+                    },
+                    FPoint {
+                        t: 1_435_781_445_781,
+                        f: 1.0,
+                    },
                 ],
             )
         };
@@ -701,9 +720,25 @@ mod tests {
             assert!(stats["samples"][key].is_u64(), "{key}");
         }
         q.stats = "1".into();
-        let body = render_str(&q, Value::String { t: 1_500, v: "a<b".into() });
+        let body = render_str(
+            &q,
+            Value::String {
+                t: 1_500,
+                v: "a<b".into(),
+            },
+        );
         assert!(body.contains(r#""result":[1.500,"a\u003cb"]"#), "{body}");
         assert!(body.contains(r#""warnings":["value \"1\" for parameter \"stats\" is deprecated"#));
+    }
+
+    #[test]
+    fn a_dropped_handler_cancels_its_query() {
+        let token = CancelToken::new();
+        drop(CancelOnDrop(Some(token.clone())));
+        assert!(token.is_canceled());
+        let token = CancelToken::new();
+        CancelOnDrop(Some(token.clone())).disarm();
+        assert!(!token.is_canceled());
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub async fn rules(req: ApiRequest) -> Response {
     })
     .await
     .unwrap_or_else(|e| Err(ApiError::internal(e.to_string())));
-    let result = matched.and_then(|()| check_rules_params(&req)).and_then(|()| ok(br#"{"groups":[]}"#));
+    let result = matched
+        .and_then(|()| check_rules_params(&req))
+        .and_then(|()| ok(br#"{"groups":[]}"#));
     reply(result, encoding)
 }
 
@@ -46,7 +48,10 @@ fn check_rules_params(req: &ApiRequest) -> Result<(), ApiError> {
     let exclude = p.url("exclude_alerts").to_ascii_lowercase();
     if !exclude.is_empty() {
         go_parse_bool(&exclude).map_err(|e| {
-            ApiError::invalid_param("exclude_alerts", format!("error converting exclude_alerts: {e}"))
+            ApiError::invalid_param(
+                "exclude_alerts",
+                format!("error converting exclude_alerts: {e}"),
+            )
         })?;
     }
     let group_limit = p.url("group_limit");
@@ -125,7 +130,10 @@ mod tests {
     #[test]
     fn rules_parameters() {
         assert_eq!(check(""), Ok(()));
-        assert_eq!(check("type=alert&exclude_alerts=true&group_limit=5"), Ok(()));
+        assert_eq!(
+            check("type=alert&exclude_alerts=true&group_limit=5"),
+            Ok(())
+        );
         assert_eq!(
             check("type=x"),
             Err("invalid parameter \"type\": not supported value \"x\"".into())

@@ -52,7 +52,10 @@ async fn blocking(
     range: (i64, i64),
 ) -> Response {
     let Some(db) = state.db().cloned() else {
-        return reply(Err(ApiError::unavailable("the storage is not open yet")), encoding);
+        return reply(
+            Err(ApiError::unavailable("the storage is not open yet")),
+            encoding,
+        );
     };
     let token = CancelToken::new();
     let cancel_on_drop = CancelGuard(Some(token.clone()));
@@ -97,7 +100,10 @@ pub async fn series(State(state): State<Arc<AppState>>, req: ApiRequest) -> Resp
     let p = &req.params;
     let selectors: Vec<String> = p.all("match[]").map(str::to_string).collect();
     if selectors.is_empty() {
-        return reply(Err(ApiError::bad_data("no match[] parameter provided")), req.encoding);
+        return reply(
+            Err(ApiError::bad_data("no match[] parameter provided")),
+            req.encoding,
+        );
     }
     let r = match range_and_limit(p) {
         Ok(r) => r,
@@ -116,7 +122,11 @@ pub async fn series(State(state): State<Arc<AppState>>, req: ApiRequest) -> Resp
         };
         let mut found: Vec<Labels> = Vec::new();
         for set in &sets {
-            for (i, s) in q.select(true, Some(&hints), set).map_err(storage_error)?.enumerate() {
+            for (i, s) in q
+                .select(true, Some(&hints), set)
+                .map_err(storage_error)?
+                .enumerate()
+            {
                 if i % CANCEL_CHECK_EVERY == 0 && token.is_canceled() {
                     return Err(canceled());
                 }
@@ -175,7 +185,9 @@ pub async fn label_values(
         Ok(Path(n)) => n,
         Err(_) => {
             return reply(
-                Err(ApiError::bad_data("invalid label name: the path is not valid UTF-8")),
+                Err(ApiError::bad_data(
+                    "invalid label name: the path is not valid UTF-8",
+                )),
                 req.encoding,
             )
         }

@@ -107,9 +107,7 @@ pub fn flag_text(spec: &FlagSpec, flags: &Parsed) -> String {
         (Value::Unset, Kind::Duration) => "0s".to_string(),
         (Value::Unset, Kind::GoDuration) => "0s".to_string(),
         (Value::Unset, Kind::Bytes) => "0B".to_string(),
-        (Value::Unset, Kind::Int | Kind::Int64 | Kind::Float | Kind::ByteCount) => {
-            "0".to_string()
-        }
+        (Value::Unset, Kind::Int | Kind::Int64 | Kind::Float | Kind::ByteCount) => "0".to_string(),
         (Value::Unset, _) => String::new(),
     }
 }
@@ -295,7 +293,10 @@ fn write_stats(out: &mut Vec<u8>, items: &[(String, u64)]) {
 
 /// `/api/v1/status/tsdb/blocks`: Ember has no persistent blocks yet.
 pub async fn tsdb_blocks(req: ApiRequest) -> Response {
-    reply(ok(|out| out.extend_from_slice(br#"{"blocks":[]}"#)), req.encoding)
+    reply(
+        ok(|out| out.extend_from_slice(br#"{"blocks":[]}"#)),
+        req.encoding,
+    )
 }
 
 /// `/api/v1/status/walreplay`: the segments of the start-up WAL replay; served while the
@@ -338,7 +339,11 @@ mod tests {
     /// `"enable-feature": ""`).
     #[test]
     fn flags_print_as_prometheus_prints_them() {
-        let flags = parsed(&["--query.timeout=90s", "--web.listen-address=:1", "--web.listen-address=:2"]);
+        let flags = parsed(&[
+            "--query.timeout=90s",
+            "--web.listen-address=:1",
+            "--web.listen-address=:2",
+        ]);
         let text = |name: &str| {
             let spec = FLAGS.iter().find(|s| s.name == name).unwrap();
             flag_text(spec, &flags)

@@ -122,7 +122,10 @@ mod tests {
         let bytes: std::collections::HashMap<_, _> =
             stats.memory_in_bytes_by_label_name.into_iter().collect();
         assert_eq!(bytes["job"], 4 * ((3 + 1) + (1 + 1)));
-        assert_eq!(bytes["__name__"], 3 * ((8 + 1) + (2 + 1)) + (8 + 1) + (2 + 1));
+        assert_eq!(
+            bytes["__name__"],
+            3 * ((8 + 1) + (2 + 1)) + (8 + 1) + (2 + 1)
+        );
         assert_eq!(bytes["instance"], 4 * ((8 + 1) + (1 + 1)));
 
         let top1 = head.cardinality_stats(1);
