@@ -16,6 +16,7 @@
 //!
 //! [`Envelope`] writes the `{"status":"success","data":...}` frame around a payload.
 
+use ember_query::Value;
 use ember_storage::Labels;
 
 /// Appends `s` as a JSON string literal, escaped as Go's `encoding/json` escapes it.
@@ -145,17 +146,19 @@ fn write_go_float(out: &mut Vec<u8>, v: f64, style: GoFloat) {
         return;
     }
     let mut buf = ryu::Buffer::new();
-    let (negative, digits, exp) = shortest_digits(buf.format_finite(v));
-    if negative {
+    let digits = Digits::of(buf.format_finite(v));
+    let digits_bytes = digits.digits();
+    if v.is_sign_negative() {
         out.push(b'-');
     }
+    let exp = digits.exp;
     let abs = v.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         // d[.ddd]e±XX
-        out.push(digits[0]);
-        if digits.len() > 1 {
+        out.push(digits_bytes[0]);
+        if digits_bytes.len() > 1 {
             out.push(b'.');
-            out.extend_from_slice(&digits[1..]);
+            out.extend_from_slice(&digits_bytes[1..]);
         }
         out.push(b'e');
         out.push(if exp < 0 { b'-' } else { b'+' });
@@ -166,53 +169,73 @@ fn write_go_float(out: &mut Vec<u8>, v: f64, style: GoFloat) {
         write_int(out, e);
         return;
     }
-    // Plain decimal: the digits d1 d2 ... stand for 0.d1d2... × 10^(exp+1).
+    // Plain decimal: the digits d1 d2 ... stand for d1.d2... × 10^exp.
     let point = exp + 1; // digits before the decimal point
     if point <= 0 {
         out.extend_from_slice(b"0.");
         out.extend(std::iter::repeat_n(b'0', point.unsigned_abs() as usize));
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits_bytes);
     } else {
         let point = point as usize;
-        if digits.len() <= point {
-            out.extend_from_slice(&digits);
-            out.extend(std::iter::repeat_n(b'0', point - digits.len()));
+        if digits_bytes.len() <= point {
+            out.extend_from_slice(digits_bytes);
+            out.extend(std::iter::repeat_n(b'0', point - digits_bytes.len()));
         } else {
-            out.extend_from_slice(&digits[..point]);
+            out.extend_from_slice(&digits_bytes[..point]);
             out.push(b'.');
-            out.extend_from_slice(&digits[point..]);
+            out.extend_from_slice(&digits_bytes[point..]);
         }
     }
 }
 
-/// Splits ryu's shortest representation (`1.5`, `0.001`, `1e21`, `1.2345e-7`) into sign,
-/// significant digits without leading or trailing zeros, and the decimal exponent of the
-/// first digit.
-fn shortest_digits(s: &str) -> (bool, Vec<u8>, i32) {
-    let (negative, s) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (mantissa, exp) = match s.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (s, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut digits: Vec<u8> = Vec::with_capacity(int.len() + frac.len());
-    digits.extend_from_slice(int.as_bytes());
-    digits.extend_from_slice(frac.as_bytes());
-    // Exponent of the first digit of `int`.
-    let mut first_exp = exp + int.len() as i32 - 1;
-    let leading = digits.iter().take_while(|&&d| d == b'0').count();
-    if leading == digits.len() {
-        return (negative, vec![b'0'], 0);
+/// The significant digits of a shortest representation and the decimal exponent of the
+/// first one, read from ryu's output (`1.5`, `0.001`, `1e21`, `1.2345e-7`) without
+/// allocating.
+struct Digits {
+    buf: [u8; 32],
+    len: usize,
+    exp: i32,
+}
+
+impl Digits {
+    fn of(s: &str) -> Digits {
+        let s = s.strip_prefix('-').unwrap_or(s);
+        let (mantissa, exp) = match s.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+            None => (s, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let mut d = Digits {
+            buf: [0; 32],
+            len: 0,
+            exp: exp + int.len() as i32 - 1,
+        };
+        let mut leading = true;
+        for &c in int.as_bytes().iter().chain(frac.as_bytes()) {
+            if leading && c == b'0' {
+                d.exp -= 1;
+                continue;
+            }
+            leading = false;
+            if d.len < d.buf.len() {
+                d.buf[d.len] = c;
+                d.len += 1;
+            }
+        }
+        while d.len > 1 && d.buf[d.len - 1] == b'0' {
+            d.len -= 1;
+        }
+        if d.len == 0 {
+            d.buf[0] = b'0';
+            d.len = 1;
+            d.exp = 0;
+        }
+        d
     }
-    digits.drain(..leading);
-    first_exp -= leading as i32;
-    while digits.len() > 1 && digits.last() == Some(&b'0') {
-        digits.pop();
+
+    fn digits(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
-    (negative, digits, first_exp)
 }
 
 /// Appends a label set as a JSON object, in label order.
@@ -227,6 +250,68 @@ pub fn write_labels(out: &mut Vec<u8>, labels: &Labels) {
         write_str(out, l.value);
     }
     out.push(b'}');
+}
+
+/// Writes a query result as Prometheus's JSON codec does.
+pub fn write_query_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Scalar { t, v } => {
+            out.push(b'[');
+            write_timestamp(out, *t);
+            out.push(b',');
+            write_value(out, *v);
+            out.push(b']');
+        }
+        Value::String { t, v } => {
+            out.push(b'[');
+            write_timestamp(out, *t);
+            out.push(b',');
+            write_str(out, v);
+            out.push(b']');
+        }
+        Value::Vector(samples) => {
+            out.push(b'[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(br#"{"metric":"#);
+                write_labels(out, &s.metric);
+                out.extend_from_slice(br#","value":["#);
+                write_timestamp(out, s.t);
+                out.push(b',');
+                write_value(out, s.f);
+                out.extend_from_slice(b"]}");
+            }
+            out.push(b']');
+        }
+        Value::Matrix(series) => {
+            out.push(b'[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(br#"{"metric":"#);
+                write_labels(out, &s.metric);
+                if !s.floats.is_empty() {
+                    out.extend_from_slice(br#","values":["#);
+                    for (j, p) in s.floats.iter().enumerate() {
+                        if j > 0 {
+                            out.push(b',');
+                        }
+                        out.push(b'[');
+                        write_timestamp(out, p.t);
+                        out.push(b',');
+                        write_value(out, p.f);
+                        out.push(b']');
+                    }
+                    out.push(b']');
+                }
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+    }
 }
 
 /// Appends `["a","b"]`.

@@ -296,7 +296,7 @@ fn render(q: &QueryRequest, result: QueryResult) -> Vec<u8> {
     out.extend_from_slice(br#"{"resultType":"#);
     json::write_str(out, value.type_name());
     out.extend_from_slice(br#","result":"#);
-    write_value(out, &value);
+    json::write_query_value(out, &value);
     if !q.stats.is_empty() {
         out.extend_from_slice(br#","stats":"#);
         write_stats(out, &stats, q.stats == "all");
@@ -339,68 +339,6 @@ fn estimate_size(value: &Value) -> usize {
         Value::Matrix(m) => m.iter().map(|s| 64 + s.floats.len() * 28).sum::<usize>() + 64,
         Value::Vector(v) => v.len() * 96 + 64,
         _ => 128,
-    }
-}
-
-/// Writes a query result as Prometheus's JSON codec does.
-fn write_value(out: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::Scalar { t, v } => {
-            out.push(b'[');
-            json::write_timestamp(out, *t);
-            out.push(b',');
-            json::write_value(out, *v);
-            out.push(b']');
-        }
-        Value::String { t, v } => {
-            out.push(b'[');
-            json::write_timestamp(out, *t);
-            out.push(b',');
-            json::write_str(out, v);
-            out.push(b']');
-        }
-        Value::Vector(samples) => {
-            out.push(b'[');
-            for (i, s) in samples.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(br#"{"metric":"#);
-                json::write_labels(out, &s.metric);
-                out.extend_from_slice(br#","value":["#);
-                json::write_timestamp(out, s.t);
-                out.push(b',');
-                json::write_value(out, s.f);
-                out.extend_from_slice(b"]}");
-            }
-            out.push(b']');
-        }
-        Value::Matrix(series) => {
-            out.push(b'[');
-            for (i, s) in series.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(br#"{"metric":"#);
-                json::write_labels(out, &s.metric);
-                if !s.floats.is_empty() {
-                    out.extend_from_slice(br#","values":["#);
-                    for (j, p) in s.floats.iter().enumerate() {
-                        if j > 0 {
-                            out.push(b',');
-                        }
-                        out.push(b'[');
-                        json::write_timestamp(out, p.t);
-                        out.push(b',');
-                        json::write_value(out, p.f);
-                        out.push(b']');
-                    }
-                    out.push(b']');
-                }
-                out.push(b'}');
-            }
-            out.push(b']');
-        }
     }
 }
 
