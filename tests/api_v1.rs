@@ -407,6 +407,17 @@ fn unknown_paths_methods_and_oversized_input() {
         )
         .unwrap();
     assert_error(&big, 400, "bad_data", "http: POST too large");
+    // A large form body within the limit is read (decoded off the async runtime).
+    let text = "x".repeat(1 << 20);
+    let r = c.post_form(
+        "/api/v1/query",
+        &[("query", &format!("\"{text}\"")), ("time", "1")],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json()["data"]["result"][1].as_str().map(str::len),
+        Some(1 << 20)
+    );
     let long = "1".repeat(2 << 20);
     if let Some(r) = c.try_get("/api/v1/query", &[("query", &long)]) {
         assert!((400..500).contains(&r.status), "status {}", r.status);
@@ -763,6 +774,39 @@ fn status_endpoints() {
         c.get("/api/v1/status/tsdb/blocks", &[]).json()["data"],
         json!({"blocks": []})
     );
+}
+
+/// `status/config` follows reloads; a failed reload keeps the last good text and is
+/// reported in `runtimeinfo`.
+#[test]
+fn config_follows_reloads() {
+    let (s, c) = server(&["--web.enable-lifecycle"]);
+    let path = s.workdir.join("prometheus.yml");
+    let changed = "global:\n  scrape_interval: 30s\n";
+    std::fs::write(&path, changed).unwrap();
+    assert_eq!(
+        c.request("POST", "/-/reload", &[], Vec::new())
+            .unwrap()
+            .status,
+        200
+    );
+    let config = c.get("/api/v1/status/config", &[]).json();
+    assert_eq!(config["data"]["yaml"], changed);
+    // An unreadable file: the reload fails, the configuration stays.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    assert_eq!(
+        c.request("POST", "/-/reload", &[], Vec::new())
+            .unwrap()
+            .status,
+        500
+    );
+    assert_eq!(
+        c.get("/api/v1/status/config", &[]).json()["data"]["yaml"],
+        changed
+    );
+    let rt = c.get("/api/v1/status/runtimeinfo", &[]).json();
+    assert_eq!(rt["data"]["reloadConfigSuccess"], false);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Ember's HTTP side: the routes, their shared state, and the route prefix.
 //!
-//! Today it serves the `/-/` lifecycle routes ([`lifecycle`]) and `/metrics`
-//! ([`metrics`]); the Prometheus HTTP API (`/api/v1/...`), `/federate` and the remote-write
-//! receiver join them here. Every route is wrapped by [`instrument`] for the
+//! It serves the `/-/` lifecycle routes ([`lifecycle`]), `/metrics` ([`metrics`]) and the
+//! Prometheus HTTP API (`/api/v1/...`, [`v1`]); `/federate` and the remote-write receiver
+//! join them here. Every route is wrapped by [`instrument`] for the
 //! `prometheus_http_*` metrics, and routes that need a ready server are wrapped by
 //! [`lifecycle::require_ready`].
 //!

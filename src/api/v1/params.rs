@@ -14,7 +14,7 @@ use std::fmt;
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, Method};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ember_storage::matcher::{MatchOp, Matcher};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::Expr;
@@ -23,6 +23,9 @@ use super::response::{ApiError, Encoding};
 
 /// The largest form body read (Go's `http.Request.ParseForm` limit).
 pub const MAX_FORM_BYTES: usize = 10 << 20;
+
+/// Form bodies larger than this are decoded on a blocking thread.
+const BLOCKING_FORM_BYTES: usize = 64 << 10;
 
 /// The deepest expression nesting accepted (see [`check_nesting`]).
 pub const MAX_NESTING: usize = 1000;
@@ -126,16 +129,17 @@ impl<S: Send + Sync> FromRequest<S> for ApiRequest {
         } else {
             None
         };
-        Ok(ApiRequest {
-            params: Params::new(parts.uri.query(), form.as_deref()),
-            encoding,
-        })
-    }
-}
-
-impl IntoResponse for ApiRequest {
-    fn into_response(self) -> Response {
-        axum::http::StatusCode::NO_CONTENT.into_response()
+        let query = parts.uri.query().map(str::to_string);
+        let params = match form {
+            // Decoding megabytes of form data is CPU work: off the async runtime.
+            Some(body) if body.len() > BLOCKING_FORM_BYTES => {
+                tokio::task::spawn_blocking(move || Params::new(query.as_deref(), Some(&body)))
+                    .await
+                    .map_err(|e| ApiError::internal(e.to_string()).into_response_with(encoding))?
+            }
+            body => Params::new(query.as_deref(), body.as_deref()),
+        };
+        Ok(ApiRequest { params, encoding })
     }
 }
 
