@@ -23,6 +23,9 @@ use std::time::Duration;
 
 use cli::{Command, LogOptions, Options};
 
+/// Stack size of the runtime's threads, which parse and evaluate queries.
+const QUERY_THREAD_STACK: usize = 16 << 20;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args_os()
         .skip(1)
@@ -56,6 +59,9 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("ember")
+        // Query parsing and evaluation recurse once per nesting level (at most
+        // api::v1::params::MAX_NESTING); the default 2 MiB is too tight for the deepest.
+        .thread_stack_size(QUERY_THREAD_STACK)
         .build()
     {
         Ok(runtime) => runtime,

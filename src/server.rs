@@ -125,6 +125,7 @@ pub async fn run(options: Options) -> u8 {
     let mut opening = Some(open_storage(
         options.storage.clone(),
         metrics.registry.clone(),
+        Arc::clone(&state.api_v1.replay),
     ));
     let mut db: Option<Arc<Db>> = None;
     let mut pending_reloads: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
@@ -145,17 +146,17 @@ pub async fn run(options: Options) -> u8 {
                         let opened = Arc::new(opened);
                         state.set_db(Arc::clone(&opened));
                         db = Some(opened);
-                        if let Err(e) = reload_config(&options, &metrics) {
+                        if let Err(e) = reload_config(&options, &metrics, &state) {
                             error!(err = %e, "Fatal error");
                             break 1;
                         }
                         state.readiness.set(ReadyStatus::Ready);
                         info!("Server is ready to receive web requests.");
                         if std::mem::take(&mut reload_on_ready) {
-                            let _ = reload_logged(&options, &metrics);
+                            let _ = reload_logged(&options, &metrics, &state);
                         }
                         for reply in pending_reloads.drain(..) {
-                            let _ = reply.send(reload_logged(&options, &metrics));
+                            let _ = reply.send(reload_logged(&options, &metrics, &state));
                         }
                     }
                     Err(e) => {
@@ -175,7 +176,7 @@ pub async fn run(options: Options) -> u8 {
             }
             _ = hangup.recv() => {
                 if state.readiness.get() == ReadyStatus::Ready {
-                    let _ = reload_logged(&options, &metrics);
+                    let _ = reload_logged(&options, &metrics, &state);
                 } else {
                     reload_on_ready = true;
                 }
@@ -187,7 +188,7 @@ pub async fn run(options: Options) -> u8 {
                 }
                 Control::Reload(reply) => {
                     if state.readiness.get() == ReadyStatus::Ready {
-                        let _ = reply.send(reload_logged(&options, &metrics));
+                        let _ = reply.send(reload_logged(&options, &metrics, &state));
                     } else {
                         pending_reloads.push(reply);
                     }
@@ -272,11 +273,9 @@ fn log_start(options: &Options) {
 fn open_storage(
     options: DbOptions,
     registry: prometheus::Registry,
+    progress: Arc<ReplayProgress>,
 ) -> JoinHandle<Result<Db, DbError>> {
-    tokio::task::spawn_blocking(move || {
-        let progress = ReplayProgress::default();
-        Db::open_with_progress(options, Some(&registry), &progress)
-    })
+    tokio::task::spawn_blocking(move || Db::open_with_progress(options, Some(&registry), &progress))
 }
 
 fn log_storage_started(options: &DbOptions) {
@@ -303,7 +302,7 @@ fn log_storage_started(options: &DbOptions) {
 }
 
 /// Loads the configuration file again and records the outcome in the metrics.
-fn reload_config(options: &Options, metrics: &SelfMetrics) -> Result<(), String> {
+fn reload_config(options: &Options, metrics: &SelfMetrics, state: &AppState) -> Result<(), String> {
     let start = Instant::now();
     let path = options.config_file.as_path();
     info!(filename = %path.display(), "Loading configuration file");
@@ -314,6 +313,7 @@ fn reload_config(options: &Options, metrics: &SelfMetrics) -> Result<(), String>
                 ConfigSource::File(path) => path.display().to_string(),
             };
             debug!(from = %source, bytes = loaded.text.len(), "Configuration read");
+            state.api_v1.set_config_yaml(&loaded.text);
             metrics.config_loaded(true);
             info!(
                 filename = %path.display(),
@@ -333,8 +333,8 @@ fn reload_config(options: &Options, metrics: &SelfMetrics) -> Result<(), String>
 }
 
 /// A reload asked for by SIGHUP or `/-/reload`: as [`reload_config`], logging a failure.
-fn reload_logged(options: &Options, metrics: &SelfMetrics) -> Result<(), String> {
-    let outcome = reload_config(options, metrics);
+fn reload_logged(options: &Options, metrics: &SelfMetrics, state: &AppState) -> Result<(), String> {
+    let outcome = reload_config(options, metrics, state);
     if let Err(e) = &outcome {
         error!(err = %e, "Error reloading config");
     }

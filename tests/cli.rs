@@ -147,5 +147,5 @@ fn write_documentation_prints_the_flag_reference() {
     );
     assert!(lines
         .iter()
-        .any(|l| l.starts_with("| `--query.timeout` |") && l.contains("no effect yet")));
+        .any(|l| l.starts_with("| `--rules.alert.resend-delay` |") && l.contains("no effect yet")));
 }

@@ -128,7 +128,7 @@ fn each_inactive_flag_is_warned_about_exactly_once() {
         &[
             &data_arg(&w),
             "--storage.tsdb.retention.time=15d",
-            "--query.timeout=1m",
+            "--rules.alert.resend-delay=1m",
             "--enable-feature=exemplar-storage",
             "--enable-feature=exemplar-storage,no-such-feature",
             "--no-auto-gomemlimit",
@@ -149,7 +149,7 @@ fn each_inactive_flag_is_warned_about_exactly_once() {
             .count()
     };
     assert_eq!(count("flag", "--storage.tsdb.retention.time"), 1);
-    assert_eq!(count("flag", "--query.timeout"), 1);
+    assert_eq!(count("flag", "--rules.alert.resend-delay"), 1);
     assert_eq!(count("flag", "--auto-gomemlimit"), 1);
     assert_eq!(count("option", "exemplar-storage"), 1);
     assert_eq!(count("option", "no-such-feature"), 1);
@@ -258,7 +258,11 @@ fn log_level_filters_lines() {
     let w = Workdir::new();
     let mut quiet = Ember::start(
         w.path(),
-        &[&data_arg(&w), "--log.level=warn", "--query.timeout=1m"],
+        &[
+            &data_arg(&w),
+            "--log.level=warn",
+            "--rules.alert.resend-delay=1m",
+        ],
     );
     quiet.wait_ready();
     quiet.terminate();

@@ -1,8 +1,8 @@
 //! Ember's HTTP side: the routes, their shared state, and the route prefix.
 //!
-//! Today it serves the `/-/` lifecycle routes ([`lifecycle`]) and `/metrics`
-//! ([`metrics`]); the Prometheus HTTP API (`/api/v1/...`), `/federate` and the remote-write
-//! receiver join them here. Every route is wrapped by [`instrument`] for the
+//! It serves the `/-/` lifecycle routes ([`lifecycle`]), `/metrics` ([`metrics`]) and the
+//! Prometheus HTTP API (`/api/v1/...`, [`v1`]), `/federate` ([`federate`]) and the
+//! remote-write receiver ([`remote_write`]). Every route is wrapped by [`instrument`] for the
 //! `prometheus_http_*` metrics, and routes that need a ready server are wrapped by
 //! [`lifecycle::require_ready`].
 //!
@@ -15,6 +15,7 @@ pub mod instrument;
 pub mod lifecycle;
 pub mod metrics;
 pub mod remote_write;
+pub mod v1;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
@@ -43,10 +44,6 @@ pub enum Control {
 }
 
 /// State shared by every handler.
-#[allow(
-    dead_code,
-    reason = "options, db and engine are read by the API v1 routes (#4)"
-)]
 pub struct AppState {
     /// `Prometheus Server` (or `Prometheus Agent`), the name in the `/-/` answers.
     pub app_name: &'static str,
@@ -62,6 +59,8 @@ pub struct AppState {
     db: OnceLock<Arc<Db>>,
     /// The PromQL engine, configured from the `--query.*` flags.
     pub engine: Arc<Engine>,
+    /// The Prometheus HTTP API's own state.
+    pub api_v1: v1::ApiState,
 }
 
 impl AppState {
@@ -73,6 +72,7 @@ impl AppState {
         options: Arc<Options>,
     ) -> AppState {
         let engine = Arc::new(Engine::new(engine_options(&options)));
+        let api_v1 = v1::ApiState::new(&registry, &options, engine.opts().max_concurrency);
         AppState {
             app_name,
             readiness,
@@ -83,6 +83,7 @@ impl AppState {
             options,
             db: OnceLock::new(),
             engine,
+            api_v1,
         }
     }
 
@@ -92,7 +93,6 @@ impl AppState {
     }
 
     /// The storage, if it is open yet.
-    #[allow(dead_code, reason = "read by the API v1 routes (#4)")]
     pub fn db(&self) -> Option<&Arc<Db>> {
         self.db.get()
     }
@@ -155,6 +155,7 @@ pub fn router(state: Arc<AppState>, http: &Arc<HttpMetrics>, route_prefix: &str)
         )
         .merge(remote_write::routes(&state, http))
         .merge(federate::routes(&state, http))
+        .merge(v1::routes(&state, http))
         .fallback(not_found)
         .with_state(state);
 

@@ -216,7 +216,7 @@ mod tests {
         assert!(md.contains("| `--storage.tsdb.path` | "));
         assert!(md.contains("`data/` | active |"));
         assert!(md.contains("`--query.timeout`"));
-        assert!(md.contains("accepted, no effect yet (PromQL engine)"));
+        assert!(md.contains("accepted, no effect yet (recording and alerting rules)"));
         assert!(md.contains("`--storage.tsdb.min-block-duration` (hidden)"));
     }
 }

@@ -608,7 +608,7 @@ mod tests {
     #[test]
     fn notices_name_each_inactive_flag_and_feature_once() {
         let o = ok(&[
-            "--query.timeout=1m",
+            "--rules.alert.resend-delay=1m",
             "--web.listen-address=127.0.0.1:1",
             "--web.listen-address=127.0.0.1:2",
             "--no-auto-gomemlimit",
@@ -623,8 +623,8 @@ mod tests {
                     flag: "auto-gomemlimit"
                 },
                 Notice::InactiveFlag {
-                    flag: "query.timeout",
-                    feature: Feature::PromQl
+                    flag: "rules.alert.resend-delay",
+                    feature: Feature::Rules
                 },
                 Notice::InactiveFeature("exemplar-storage".into()),
                 Notice::UnknownFeature("no-such-thing".into()),

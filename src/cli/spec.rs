@@ -71,7 +71,6 @@ pub enum Status {
 /// A part of Prometheus that Ember has not implemented yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
-    PromQl,
     HttpApi,
     RemoteWriteReceiver,
     HttpServerLimits,
@@ -89,7 +88,6 @@ impl Feature {
     /// A short name for logs and documentation.
     pub fn describe(self) -> &'static str {
         match self {
-            Feature::PromQl => "PromQL engine",
             Feature::HttpApi => "HTTP API",
             Feature::RemoteWriteReceiver => "remote-write and OTLP receivers",
             Feature::HttpServerLimits => "HTTP server timeouts and limits",
@@ -307,8 +305,7 @@ pub static FLAGS: &[FlagSpec] = &[
         Bool,
         "Enable the admin API endpoints (snapshots, series deletion).",
     )
-    .default("false")
-    .planned(HttpApi),
+    .default("false"),
     flag(
         "web.enable-remote-write-receiver",
         Bool,
@@ -353,8 +350,7 @@ pub static FLAGS: &[FlagSpec] = &[
         "Regular expression (fully anchored) of the origins allowed by CORS, for example \
          'https?://(domain1|domain2)\\.com'.",
     )
-    .default(".*")
-    .planned(HttpApi),
+    .default(".*"),
     flag(
         "storage.tsdb.path",
         String,
@@ -696,28 +692,24 @@ pub static FLAGS: &[FlagSpec] = &[
         "How far back an instant selector looks for a sample.",
     )
     .default("5m")
-    .server()
-    .planned(PromQl),
+    .server(),
     flag("query.timeout", Duration, "Longest time a query may run.")
         .default("2m")
-        .server()
-        .planned(PromQl),
+        .server(),
     flag(
         "query.max-concurrency",
         Int,
         "Most queries evaluated at once.",
     )
     .default("20")
-    .server()
-    .planned(PromQl),
+    .server(),
     flag(
         "query.max-samples",
         Int,
         "Most samples one query may hold in memory, and so return.",
     )
     .default("50000000")
-    .server()
-    .planned(PromQl),
+    .server(),
     flag(
         "scrape.discovery-reload-interval",
         Duration,

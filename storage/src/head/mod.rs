@@ -16,6 +16,7 @@
 //! committed state.
 
 mod appender;
+mod cardinality;
 mod chunks;
 mod metrics;
 pub(crate) mod querier;
@@ -36,6 +37,7 @@ use crate::wal::Wal;
 use crate::SeriesRef;
 
 pub use appender::{AppendError, Appender, CommitStats};
+pub use cardinality::CardinalityStats;
 pub use chunks::ChunkBytes;
 pub use querier::HeadQuerier;
 pub use replay::ReplayStats;

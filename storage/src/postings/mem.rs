@@ -159,6 +159,25 @@ impl MemPostings {
         v
     }
 
+    /// Calls `f(name, value, series)` for every label pair and the number of series
+    /// carrying it, one label name at a time (for cardinality statistics). Holds one value
+    /// shard's read lock at a time.
+    pub fn for_each_pair(&self, mut f: impl FnMut(&str, &str, u64)) {
+        let names: Vec<(Box<str>, Arc<NameIndex>)> = self
+            .names
+            .read()
+            .iter()
+            .map(|(n, idx)| (n.clone(), Arc::clone(idx)))
+            .collect();
+        for (name, idx) in &names {
+            for shard in idx.shards.iter() {
+                for e in shard.read().iter() {
+                    f(name, &e.value, e.list.len());
+                }
+            }
+        }
+    }
+
     /// Every series added and not deleted.
     pub fn all(&self) -> PostingsList {
         let mut u = UnionBuilder::default();
@@ -310,6 +329,15 @@ impl NameIndex {
 }
 
 impl MemList {
+    /// Number of refs.
+    fn len(&self) -> u64 {
+        match self {
+            MemList::One(_) => 1,
+            MemList::Few(v) => v.len() as u64,
+            MemList::Many(m) => m.len(),
+        }
+    }
+
     /// Adds a ref; refs larger than all present take the fast path.
     #[inline]
     fn insert(&mut self, r: u64) {
