@@ -105,6 +105,20 @@ fn latest_samples_grouped_by_name_with_external_labels() {
     );
     assert_eq!(body, expected);
 
+    // Compressed for a client that accepts gzip, as Prometheus's scrapers do.
+    let resp = client()
+        .get(ember.url(
+            "/federate?match[]=%7B__name__%3D~%22fed_.%2B%22%7D&match[]=%7B__name__%3D%22fed.utf8%22%7D",
+        ))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let gz = resp.bytes().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    assert_eq!(text, expected);
+
     // A client that takes UTF-8 names gets them quoted.
     let (_, ct, body) = federate(
         &ember,

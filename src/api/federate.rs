@@ -16,6 +16,9 @@
 //! - Names that are not legacy names are escaped as the `Accept` header's `escaping`
 //!   parameter says (`underscores` by default), and the `Content-Type` says which.
 //!
+//! - The answer is compressed when `Accept-Encoding` lists `gzip` or `deflate` (the first
+//!   listed of the two, as Prometheus's compression handler chooses).
+//!
 //! Ember answers in the text format 0.0.4 whatever the `Accept` header asks for (Prometheus
 //! can also answer in protobuf, which scrapers only ask for to get native histograms,
 //! which Ember does not store).
@@ -88,6 +91,7 @@ async fn handler(
         }
     }
     let escaping = negotiate_escaping(&headers);
+    let encoding = negotiate_encoding(&headers);
     let Some(db) = state.db().cloned() else {
         return http_error(StatusCode::SERVICE_UNAVAILABLE, "TSDB not ready");
     };
@@ -99,20 +103,30 @@ async fn handler(
         let samples = latest_samples(&querier, &sets, now.saturating_sub(lookback), now)?;
         let mut body = String::with_capacity(samples.len() * 96);
         write_text(&mut body, &samples, &external, escaping);
-        Ok::<String, String>(body)
+        encoding
+            .compress(body.into_bytes())
+            .map_err(|e| format!("compressing the answer: {e}"))
     });
+    let content_type = format!(
+        "text/plain; version=0.0.4; charset=utf-8; escaping={}",
+        escaping.as_str()
+    );
     match work.await {
-        Ok(Ok(body)) => (
-            [(
-                header::CONTENT_TYPE,
-                format!(
-                    "text/plain; version=0.0.4; charset=utf-8; escaping={}",
-                    escaping.as_str()
-                ),
-            )],
-            body,
-        )
-            .into_response(),
+        Ok(Ok(body)) => {
+            let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::VARY,
+                header::HeaderValue::from_static("Accept-Encoding"),
+            );
+            if let Some(name) = encoding.name() {
+                h.insert(
+                    header::CONTENT_ENCODING,
+                    header::HeaderValue::from_static(name),
+                );
+            }
+            response
+        }
         Ok(Err(e)) => http_error(StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
@@ -293,6 +307,61 @@ fn negotiate_escaping(headers: &HeaderMap) -> Escaping {
         }
     }
     escaping
+}
+
+/// How the answer is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Identity,
+    Gzip,
+    Deflate,
+}
+
+impl Encoding {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Deflate => Some("deflate"),
+        }
+    }
+
+    fn compress(self, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
+        use std::io::Write;
+        let level = flate2::Compression::default();
+        match self {
+            Encoding::Identity => Ok(body),
+            Encoding::Gzip => {
+                let mut w =
+                    flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), level);
+                w.write_all(&body)?;
+                w.finish()
+            }
+            Encoding::Deflate => {
+                let mut w =
+                    flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 4), level);
+                w.write_all(&body)?;
+                w.finish()
+            }
+        }
+    }
+}
+
+/// The first of `gzip` and `deflate` listed (exactly, without parameters) in
+/// `Accept-Encoding`, as Prometheus's compression handler picks it.
+fn negotiate_encoding(headers: &HeaderMap) -> Encoding {
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    for token in accept.split(',') {
+        match token.trim() {
+            "gzip" => return Encoding::Gzip,
+            "deflate" => return Encoding::Deflate,
+            _ => {}
+        }
+    }
+    Encoding::Identity
 }
 
 /// The external labels to attach: `global.external_labels` of the configuration, and

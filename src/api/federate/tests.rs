@@ -146,3 +146,23 @@ fn external_labels_come_from_the_global_section() {
         .is_empty());
     assert!(external_labels_from_config("global: [").is_err());
 }
+
+#[test]
+fn compression_is_negotiated_as_prometheus_does() {
+    let enc = |v: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        negotiate_encoding(&h)
+    };
+    assert_eq!(negotiate_encoding(&HeaderMap::new()), Encoding::Identity);
+    assert_eq!(enc("gzip"), Encoding::Gzip);
+    assert_eq!(enc("br, deflate, gzip"), Encoding::Deflate);
+    // A parameter makes the token unknown to Prometheus's handler too.
+    assert_eq!(enc("gzip;q=1.0"), Encoding::Identity);
+    let text = b"# TYPE a untyped\na 1 1\n".repeat(100);
+    let gz = Encoding::Gzip.compress(text.clone()).unwrap();
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut back)
+        .unwrap();
+    assert_eq!(back, text);
+}
