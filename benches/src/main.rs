@@ -3,7 +3,12 @@
 //! ```text
 //! ember-bench rw-throughput [--series N] [--duration SECONDS] [--batch N]
 //!                           [--concurrency N] [--ember PATH] [--prometheus PATH]
+//! ember-bench query-latency [--series N] [--duration SECONDS] [--repeat N]
+//!                           [--ember PATH] [--prometheus PATH]
 //! ```
+//!
+//! `query-latency` ([`query_latency`]) loads the same workload into each server and times
+//! a dashboard query set over HTTP, checking both give the same answers.
 //!
 //! `rw-throughput` starts each server in turn (Ember's release binary, then Debian's
 //! Prometheus with `--web.enable-remote-write-receiver`) on 127.0.0.1 with a fresh data
@@ -21,10 +26,22 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ember_bench::proc_stat::{cpu_time, rss_bytes};
 use ember_bench::workload::Workload;
 
+mod query_latency;
+
 const USAGE: &str = "usage: ember-bench rw-throughput [--series N] [--duration SECONDS] \
-[--batch N] [--concurrency N] [--ember PATH] [--prometheus PATH]";
+[--batch N] [--concurrency N] [--ember PATH] [--prometheus PATH]
+       ember-bench query-latency [--series N] [--duration SECONDS] [--repeat N] \
+[--ember PATH] [--prometheus PATH]";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    RwThroughput,
+    QueryLatency,
+}
 
 struct Options {
+    mode: Mode,
+    repeat: usize,
     series: usize,
     duration_s: u64,
     batch: usize,
@@ -35,6 +52,8 @@ struct Options {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
+        mode: Mode::RwThroughput,
+        repeat: 5,
         series: 20_000,
         duration_s: 3600,
         batch: 2000,
@@ -48,6 +67,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut it = args.iter();
     match it.next().map(String::as_str) {
         Some("rw-throughput") => {}
+        Some("query-latency") => {
+            o.mode = Mode::QueryLatency;
+            o.series = 10_000;
+            o.duration_s = 6 * 3600;
+        }
         _ => return Err(USAGE.to_string()),
     }
     while let Some(flag) = it.next() {
@@ -67,9 +91,16 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--duration" => o.duration_s = number(value()?)?,
             "--batch" => o.batch = number(value()?)? as usize,
             "--concurrency" => o.concurrency = number(value()?)? as usize,
+            "--repeat" => o.repeat = (number(value()?)? as usize).max(1),
             "--ember" => o.ember = PathBuf::from(value()?),
             "--prometheus" => o.prometheus = PathBuf::from(value()?),
             _ => return Err(format!("unknown flag {name}\n{USAGE}")),
+        }
+    }
+    // The servers run in their own temporary directories: paths must not be relative.
+    for path in [&mut o.ember, &mut o.prometheus] {
+        if let Ok(absolute) = std::path::absolute(&*path) {
+            *path = absolute;
         }
     }
     if o.series == 0 || o.batch == 0 || o.concurrency == 0 || o.duration_s < 15 {
@@ -89,7 +120,17 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = rw_throughput(&options) {
+    let outcome = match options.mode {
+        Mode::RwThroughput => rw_throughput(&options),
+        Mode::QueryLatency => query_latency::compare(
+            &options.ember,
+            &options.prometheus,
+            options.series,
+            options.duration_s,
+            options.repeat,
+        ),
+    };
+    if let Err(e) = outcome {
         eprintln!("ember-bench: {e}");
         std::process::exit(1);
     }
