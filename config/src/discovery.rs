@@ -879,6 +879,7 @@ impl SdHooks for KubernetesSdConfig {
         };
         let mut seen: Vec<&str> = Vec::new();
         for sel in &self.selectors {
+            check_field_selector(&sel.field)?;
             if seen.contains(&sel.role.as_str()) {
                 return Err(format!("duplicated selector role: {}", sel.role));
             }
@@ -896,6 +897,22 @@ impl SdHooks for KubernetesSdConfig {
     fn sd_set_directory(&mut self, dir: &Path) {
         join_dir(dir, &mut self.kubeconfig_file);
     }
+}
+
+/// Kubernetes field selector syntax: comma-separated `key=value`, `key==value` or
+/// `key!=value` terms.
+fn check_field_selector(sel: &str) -> Result<(), String> {
+    if sel.is_empty() {
+        return Ok(());
+    }
+    for term in sel.split(',') {
+        if !(term.contains("!=") || term.contains('=')) {
+            return Err(format!(
+                "invalid selector: '{sel}'; can't understand '{term}'"
+            ));
+        }
+    }
+    Ok(())
 }
 
 sd_config! {
@@ -1115,10 +1132,12 @@ impl SdHooks for OciSdConfig {
                     return Err("oci_sd: instance_principal auth must not have tenancy, user, fingerprint, key_file, key_passphrase, or key_passphrase_file set".into());
                 }
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "oci_sd: unknown auth method {}, expected \"api_key\" or \"instance_principal\"",
                 go_quote(other)
-            )),
+            ))
+            }
         }
         if let Some(i) = self.compartments.iter().position(String::is_empty) {
             return Err(format!("oci_sd: compartments[{i}] must not be empty"));

@@ -94,7 +94,7 @@ impl Duration {
                     go_quote(s)
                 ));
             };
-            if pos + 1 <= last_pos {
+            if pos < last_pos {
                 return Err(invalid());
             }
             last_pos = pos + 1;

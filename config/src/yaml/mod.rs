@@ -311,6 +311,21 @@ pub(crate) struct SyntaxError {
 
 /// Parses the first document of `text` into a tree; `None` for an empty stream.
 pub(crate) fn parse(text: &str) -> Result<Option<Rc<Node>>, SyntaxError> {
+    // As yaml.v2's reader: C0 control characters other than tab and line breaks, and
+    // DEL, are not allowed anywhere.
+    if let Some(i) = text
+        .bytes()
+        .position(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+    {
+        let line = text[..i].bytes().filter(|&b| b == b'\n').count() + 1;
+        return Err(SyntaxError {
+            pos: Pos {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                col: 0,
+            },
+            message: "control characters are not allowed".to_string(),
+        });
+    }
     let mut parser = Parser::new_from_str(text);
     let mut builder = Builder::default();
     loop {
@@ -370,6 +385,14 @@ impl Builder {
                 self.finish_node(node, weight, 0, pos)
             }
             Event::Scalar(text, style, anchor, tag) => {
+                if tag.as_ref().is_some_and(|t| {
+                    (t.handle == "!!" || t.handle == "tag:yaml.org,2002:") && t.suffix == "binary"
+                }) {
+                    return Err(SyntaxError {
+                        pos,
+                        message: "binary values (!!binary) are not supported".to_string(),
+                    });
+                }
                 let quoted = !matches!(style, TScalarStyle::Plain)
                     || tag.as_ref().is_some_and(|t| {
                         (t.handle == "!!" || t.handle == "tag:yaml.org,2002:") && t.suffix == "str"
