@@ -7,8 +7,9 @@
 //! avoid the regex engine for literals, alternations and `prefix.*` shapes.
 //!
 //! Processing works on a [`RelabelBuffer`]: the labels are copied into one string arena
-//! with a small index, rules edit that index, and the result is packed by one reused
-//! [`LabelsBuilder`]. Once the buffer has grown to the working size, relabeling allocates
+//! with a small index, rules edit that index, and the result is packed into a reused
+//! buffer in storage's label-set layout (or, when no rule changed anything, the input is
+//! the result). Once the buffer has grown to the working size, relabeling allocates
 //! nothing, whether or not a rule matches. The edit order reproduces Prometheus's
 //! `labels.Builder` (labels from the input first, then labels set by rules in the order
 //! they were set), which decides the winner when `labelmap` maps two labels to one name.
@@ -17,7 +18,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ember_storage::matcher::{MatchOp, Matcher};
-use ember_storage::{Labels, LabelsBuilder, LabelsRef};
+use ember_storage::{Labels, LabelsRef};
 use md5::{Digest, Md5};
 use regex::{CaptureLocations, Regex};
 
@@ -143,14 +144,15 @@ impl Relabeler {
         })
     }
 
-    /// Applies the rules to `labels` using `buf`, returning a view of the result inside the
-    /// buffer (valid until its next use), or `None` when a rule dropped the set. Does not
-    /// allocate once the buffer has grown to the working size.
-    pub fn process_with<'b>(
+    /// Applies the rules to `labels` using `buf`, returning the result (`labels` itself
+    /// when no rule changed it, else a view into the buffer, valid until its next use),
+    /// or `None` when a rule dropped the set. Does not allocate once the buffer has grown
+    /// to the working size.
+    pub fn process_with<'a>(
         &self,
-        labels: LabelsRef<'_>,
-        buf: &'b mut RelabelBuffer,
-    ) -> Option<LabelsRef<'b>> {
+        labels: LabelsRef<'a>,
+        buf: &'a mut RelabelBuffer,
+    ) -> Option<LabelsRef<'a>> {
         buf.load(labels);
         if buf.owner != self.id {
             buf.owner = self.id;
@@ -165,6 +167,9 @@ impl Relabeler {
             if !buf.apply(i, rule) {
                 return None;
             }
+        }
+        if !buf.modified {
+            return Some(labels);
         }
         Some(buf.pack())
     }
@@ -186,13 +191,17 @@ pub struct RelabelBuffer {
     /// Entries before this index come from the input, in name order; later ones were set
     /// by rules, in the order they were set.
     base_len: usize,
+    /// Whether a rule changed the labels since `load` (if not, the input is the result).
+    modified: bool,
     joined: String,
     scratch: String,
     scratch2: String,
     snapshot: Vec<Entry>,
     locs: Vec<Option<CaptureLocations>>,
     owner: u64,
-    builder: LabelsBuilder,
+    /// Entry indices in name order, and the packed result.
+    order: Vec<u32>,
+    packed: Vec<u8>,
 }
 
 fn span(arena: &str, r: (u32, u32)) -> &str {
@@ -209,12 +218,48 @@ impl RelabelBuffer {
     fn load(&mut self, labels: LabelsRef<'_>) {
         self.arena.clear();
         self.entries.clear();
+        self.base_len = 0;
+        self.modified = false;
+        // Fast path: when the whole packed set (`len name len value ...`, lengths as
+        // uvarints) is valid UTF-8, every length is a single byte below 0x80 (a longer
+        // uvarint is never valid UTF-8), so every name and value starts and ends next
+        // to an ASCII byte and is valid UTF-8 on its own: one validation and one copy
+        // for the whole set instead of one per string.
+        if let Ok(packed) = std::str::from_utf8(labels.as_bytes()) {
+            self.arena.push_str(packed);
+            let b = packed.as_bytes();
+            let mut pos = 0usize;
+            let mut ok = true;
+            while pos < b.len() {
+                let take = |pos: &mut usize| -> Option<(u32, u32)> {
+                    let n = usize::from(*b.get(*pos)?);
+                    let start = *pos + 1;
+                    let end = start.checked_add(n).filter(|&e| e <= b.len())?;
+                    *pos = end;
+                    Some((start as u32, end as u32))
+                };
+                match (take(&mut pos), take(&mut pos)) {
+                    (Some(name), Some(value)) => self.entries.push(Entry { name, value }),
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                self.base_len = self.entries.len();
+                return;
+            }
+            self.arena.clear();
+            self.entries.clear();
+        }
         for l in labels.iter() {
             let name = push_span(&mut self.arena, l.name);
             let value = push_span(&mut self.arena, l.value);
             self.entries.push(Entry { name, value });
         }
         self.base_len = self.entries.len();
+        self.modified = false;
     }
 
     fn find(&self, name: &str) -> Option<usize> {
@@ -231,6 +276,7 @@ impl RelabelBuffer {
     }
 
     fn remove(&mut self, i: usize) {
+        self.modified = true;
         self.entries.remove(i);
         if i < self.base_len {
             self.base_len -= 1;
@@ -250,6 +296,7 @@ impl RelabelBuffer {
             self.del(name);
             return;
         }
+        self.modified = true;
         match self.find(name) {
             Some(i) if i >= self.base_len => self.entries[i].value = value,
             Some(i) => {
@@ -301,6 +348,7 @@ impl RelabelBuffer {
                     arena,
                     entries,
                     base_len,
+                    modified,
                     ..
                 } = self;
                 let mut i = 0;
@@ -308,6 +356,7 @@ impl RelabelBuffer {
                     let matched = rule.matches(span(arena, entries[i].name));
                     if matched != keep_matching {
                         entries.remove(i);
+                        *modified = true;
                         if i < *base_len {
                             *base_len -= 1;
                         }
@@ -419,23 +468,53 @@ impl RelabelBuffer {
         self.snapshot = snapshot;
     }
 
+    /// Packs the labels, sorted by name, into `self.packed` in the layout of
+    /// [`ember_storage::labels`] (uvarint length and bytes of each name and value), and
+    /// views it as a label set. Names are unique by construction and the entries are
+    /// nearly sorted already (input labels first, in order), so an insertion sort of
+    /// their indices is all the ordering needed; pairs with an empty name or value are
+    /// left out, as `LabelsBuilder` leaves them out.
     fn pack(&mut self) -> LabelsRef<'_> {
         let Self {
             arena,
             entries,
-            builder,
+            order,
+            packed,
             ..
         } = self;
-        builder.reset();
-        for e in entries.iter() {
-            let name = span(arena, e.name);
-            if !name.is_empty() {
-                builder.push(name, span(arena, e.value));
+        order.clear();
+        order.extend(0..entries.len() as u32);
+        let name = |i: u32| span(arena, entries[i as usize].name);
+        for i in 1..order.len() {
+            let mut j = i;
+            while j > 0 && name(order[j - 1]) > name(order[j]) {
+                order.swap(j - 1, j);
+                j -= 1;
             }
         }
-        // Names are unique and non-empty by construction, so strict packing succeeds.
-        builder.pack().unwrap_or_default()
+        packed.clear();
+        for &i in order.iter() {
+            let e = entries[i as usize];
+            let (n, v) = (span(arena, e.name), span(arena, e.value));
+            if n.is_empty() || v.is_empty() {
+                continue;
+            }
+            put_str(packed, n);
+            put_str(packed, v);
+        }
+        LabelsRef::from_packed(packed)
     }
+}
+
+/// Appends a uvarint length and the bytes of `s`.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let mut n = s.len() as u64;
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(s.as_bytes());
 }
 
 fn push_u64(out: &mut String, mut v: u64) {
