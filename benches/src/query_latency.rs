@@ -61,7 +61,10 @@ pub fn run(
     } else {
         "prometheus"
     };
-    eprintln!("{name}: starting {} and pushing the workload", bin.display());
+    eprintln!(
+        "{name}: starting {} and pushing the workload",
+        bin.display()
+    );
     let running = start(bin)?;
     let write_url = format!("http://127.0.0.1:{}/api/v1/write", running.port);
     let refused: u64 = std::thread::scope(|scope| {
@@ -112,7 +115,10 @@ pub fn run(
         }
         times.sort();
         let median = times[times.len() / 2];
-        eprintln!("{name}: {qname}: {} series, median {median:?}", result.len());
+        eprintln!(
+            "{name}: {qname}: {} series, median {median:?}",
+            result.len()
+        );
         out.push(Timed { median, result });
     }
     drop(running);
@@ -193,7 +199,12 @@ pub fn compare(
                 .iter()
                 .zip(&p.result)
                 .find(|(a, b)| !same_answer(std::slice::from_ref(*a), std::slice::from_ref(*b)))
-                .map(|(a, b)| format!("ember {:.300} {:.300}\nprometheus {:.300} {:.300}", a.0, a.1, b.0, b.1));
+                .map(|(a, b)| {
+                    format!(
+                        "ember {:.300} {:.300}\nprometheus {:.300} {:.300}",
+                        a.0, a.1, b.0, b.1
+                    )
+                });
             eprintln!(
                 "{qname}: answers differ ({} vs {} series)\n{}",
                 e.result.len(),
