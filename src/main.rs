@@ -9,6 +9,7 @@
 
 mod api;
 mod build_info;
+mod check;
 mod civil;
 mod cli;
 mod config;
@@ -32,6 +33,11 @@ fn main() -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let program = program_name();
+    // Ember's own subcommands (promtool's `check`); Prometheus's command line has none, so
+    // a first argument that is not a flag cannot be a server invocation.
+    if args.first().map(String::as_str) == Some("check") {
+        return ExitCode::from(check::run(&args[1..]));
+    }
     let flags = match cli::parse(&args) {
         Ok(Command::Run(flags)) => flags,
         Ok(Command::Help) => return print_stdout(&cli::help::usage(&program)),

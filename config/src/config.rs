@@ -88,6 +88,12 @@ impl Config {
         expand_globs(&self.rule_files)
     }
 
+    /// The files a glob pattern (of `rule_files`, `scrape_config_files`, `file_sd_configs`)
+    /// matches now, sorted.
+    pub fn glob(pattern: &str) -> Result<Vec<PathBuf>, ConfigError> {
+        expand_globs(std::slice::from_ref(&pattern.to_string()))
+    }
+
     /// The configuration as YAML, as Prometheus shows it at `/api/v1/status/config`:
     /// Prometheus's field order, defaults filled in, secrets as `<secret>`, URL passwords
     /// as `xxxxx`.
