@@ -5,7 +5,13 @@
 //!                           [--concurrency N] [--ember PATH] [--prometheus PATH]
 //! ember-bench query-latency [--series N] [--duration SECONDS] [--repeat N]
 //!                           [--ember PATH] [--prometheus PATH]
+//! ember-bench scrape [--targets N] [--series N] [--duration SECONDS] [--only SERVER]
+//!                    [--ember PATH] [--prometheus PATH]
 //! ```
+//!
+//! `scrape` ([`scrape_load`]) has each server scrape the same `--targets` targets of
+//! `--series` series every 15 s and reports CPU per million scraped samples and memory
+//! per series.
 //!
 //! `query-latency` ([`query_latency`]) loads the same workload into each server and times
 //! a dashboard query set over HTTP, checking both give the same answers.
@@ -27,16 +33,20 @@ use ember_bench::proc_stat::{cpu_time, rss_bytes};
 use ember_bench::workload::Workload;
 
 mod query_latency;
+mod scrape_load;
 
 const USAGE: &str = "usage: ember-bench rw-throughput [--series N] [--duration SECONDS] \
 [--batch N] [--concurrency N] [--ember PATH] [--prometheus PATH]
        ember-bench query-latency [--series N] [--duration SECONDS] [--repeat N] \
-[--ember PATH] [--prometheus PATH]";
+[--ember PATH] [--prometheus PATH]
+       ember-bench scrape [--targets N] [--series N] [--duration SECONDS] \
+[--only ember|prometheus] [--ember PATH] [--prometheus PATH]";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     RwThroughput,
     QueryLatency,
+    Scrape,
 }
 
 struct Options {
@@ -48,6 +58,8 @@ struct Options {
     concurrency: usize,
     ember: PathBuf,
     prometheus: PathBuf,
+    targets: usize,
+    only: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -60,6 +72,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         concurrency: 4,
         ember: PathBuf::from("target/release/ember"),
         prometheus: PathBuf::from("/usr/bin/prometheus"),
+        targets: 1000,
+        only: None,
     };
     if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
         o.ember = Path::new(&dir).join("release/ember");
@@ -71,6 +85,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
             o.mode = Mode::QueryLatency;
             o.series = 10_000;
             o.duration_s = 6 * 3600;
+        }
+        Some("scrape") => {
+            o.mode = Mode::Scrape;
+            o.series = 1000;
+            o.duration_s = 120;
         }
         _ => return Err(USAGE.to_string()),
     }
@@ -92,6 +111,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--batch" => o.batch = number(value()?)? as usize,
             "--concurrency" => o.concurrency = number(value()?)? as usize,
             "--repeat" => o.repeat = (number(value()?)? as usize).max(1),
+            "--targets" => o.targets = (number(value()?)? as usize).max(1),
+            "--only" => o.only = Some(value()?),
             "--ember" => o.ember = PathBuf::from(value()?),
             "--prometheus" => o.prometheus = PathBuf::from(value()?),
             _ => return Err(format!("unknown flag {name}\n{USAGE}")),
@@ -129,6 +150,21 @@ fn main() {
             options.duration_s,
             options.repeat,
         ),
+        Mode::Scrape => {
+            let servers: Vec<(&str, PathBuf)> = [
+                ("ember", options.ember.clone()),
+                ("prometheus", options.prometheus.clone()),
+            ]
+            .into_iter()
+            .filter(|(name, _)| options.only.as_deref().is_none_or(|o| o == *name))
+            .collect();
+            scrape_load::compare(
+                &servers,
+                options.targets,
+                options.series,
+                options.duration_s,
+            )
+        }
     };
     if let Err(e) = outcome {
         eprintln!("ember-bench: {e}");
