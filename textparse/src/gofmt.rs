@@ -253,3 +253,79 @@ pub(crate) fn format_openmetrics_float(v: f64, out: &mut FloatBuf) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn om(v: f64) -> String {
+        let mut b = FloatBuf::new();
+        format_openmetrics_float(v, &mut b);
+        b.as_str().to_string()
+    }
+
+    /// Expected strings are Go's `strconv.FormatFloat(v, 'g', -1, 64)` plus Prometheus's
+    /// `.0` for integral results.
+    #[test]
+    fn openmetrics_float_format_matches_go() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1.0"),
+            (-1.0, "-1.0"),
+            (0.0, "0.0"),
+            (-0.0, "0.0"),
+            (0.25, "0.25"),
+            (2.5, "2.5"),
+            (100000.0, "100000.0"),
+            (123456.7, "123456.7"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e300, "1.5e+300"),
+            (5e-324, "5e-324"),
+            (-0.5, "-0.5"),
+            (0.1, "0.1"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+            (f64::MAX, "1.7976931348623157e+308"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(om(*v), *want, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn quote_matches_go_strconv_quote() {
+        assert_eq!(quote(b"a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(quote(b"\n\t\r\x07\x08\x0c\x0b"), r#""\n\t\r\a\b\f\v""#);
+        assert_eq!(quote(b"\x00\x7f\xff"), r#""\x00\x7f\xff""#);
+        assert_eq!(quote("é€©".as_bytes()), "\"é€©\"");
+        assert_eq!(quote("\u{200b}\u{a0}".as_bytes()), r#""\u200b\u00a0""#);
+        assert_eq!(quote("\u{f0000}".as_bytes()), r#""\U000f0000""#);
+    }
+
+    #[test]
+    fn parse_float_follows_go_with_prometheus_restrictions() {
+        assert_eq!(parse_float(b"12").unwrap(), 12.0);
+        assert_eq!(parse_float(b"999999999999999").unwrap(), 999999999999999.0);
+        assert_eq!(parse_float(b"9007199254740993").unwrap(), 9007199254740992.0);
+        assert!(matches!(parse_float(b"1_0"), Err(NumError::Unsupported)));
+        assert!(matches!(parse_float(b"0x1p3"), Err(NumError::Unsupported)));
+        assert!(matches!(parse_float(b"0x10"), Err(NumError::Syntax(..))));
+        assert!(matches!(parse_float(b""), Err(NumError::Syntax(..))));
+        assert!(matches!(parse_float(b" 1"), Err(NumError::Syntax(..))));
+        assert!(matches!(parse_float(b"1e309"), Err(NumError::Range(..))));
+        assert_eq!(parse_float(b"1e-400").unwrap(), 0.0);
+        assert!(parse_float(b"INFINITY").unwrap().is_infinite());
+    }
+
+    #[test]
+    fn parse_int_detects_overflow() {
+        assert_eq!(parse_int(b"9223372036854775807").unwrap(), i64::MAX);
+        assert!(matches!(
+            parse_int(b"9223372036854775808"),
+            Err(NumError::Range(..))
+        ));
+    }
+}
