@@ -424,8 +424,11 @@ impl<'a> Parser<'a> {
                 quote(&self.msg_bytes(self.start, self.lex.i))
             ));
         };
+        // A bare name is ASCII without escapes; only a quoted one (inside the braces,
+        // so preceded by a quote) needs checking.
         let raw = self.slice(s, e);
-        if raw.contains(&b'\\') || !raw.is_ascii() {
+        let quoted = s > 0 && self.lex.b[s - 1] == b'"';
+        if quoted && (raw.contains(&b'\\') || !raw.is_ascii()) {
             let Ok(text) = std::str::from_utf8(raw) else {
                 return Err(format!("invalid UTF-8 metric name: {}", quote(raw)));
             };
@@ -496,7 +499,8 @@ impl<'a> Parser<'a> {
             if t2 != Tok::LValue {
                 return Err(self.parse_error("expected label value", t2));
             }
-            if std::str::from_utf8(self.lex.buf()).is_err() {
+            let value = self.lex.buf();
+            if !value.is_ascii() && std::str::from_utf8(value).is_err() {
                 return Err(format!(
                     "invalid UTF-8 label value: {}",
                     quote(self.lex.buf())
