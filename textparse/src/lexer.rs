@@ -408,7 +408,10 @@ impl<'a> Lexer<'a> {
     /// must refuse 0 and `\n` (the end and the text format's virtual newline).
     #[inline]
     fn run(&mut self, keep: impl Fn(u8) -> bool) {
-        debug_assert!(!matches!(self.state, State::LValue | State::Meta2 | State::Comment));
+        debug_assert!(!matches!(
+            self.state,
+            State::LValue | State::Meta2 | State::Comment
+        ));
         let b = self.b;
         let mut i = self.i + 1;
         while i < b.len() && keep(b[i]) {
@@ -544,7 +547,9 @@ impl<'a> Lexer<'a> {
                 (true, true) => memchr::memchr2(b'"', b'\\', rest),
                 (false, true) => memchr::memchr3(b'"', b'\\', b'\n', rest),
                 (true, false) => memchr::memchr3(b'"', b'\\', 0, rest),
-                (false, false) => rest.iter().position(|&c| matches!(c, b'"' | b'\\' | b'\n' | 0)),
+                (false, false) => rest
+                    .iter()
+                    .position(|&c| matches!(c, b'"' | b'\\' | b'\n' | 0)),
             };
             let Some(off) = found else {
                 // The real end: the text format's virtual newline is taken into the
