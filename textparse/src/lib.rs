@@ -15,4 +15,4 @@ mod parser;
 
 pub use error::ParseError;
 pub use format::{Entry, Format, MetricType};
-pub use parser::{Exemplar, Parser};
+pub use parser::{Exemplar, Parser, EXEMPLAR_MAX_LABEL_SET_LENGTH};

@@ -688,3 +688,13 @@ fn text_format_comments_are_errors_in_openmetrics() {
         "expected a valid start token, got \"# j\" (\"INVALID\") while parsing: \"# j\""
     );
 }
+
+#[test]
+fn exemplar_label_set_length_counts_characters_of_names_and_values() {
+    let mut p = Parser::new(OM, "a 1 # {trace_id=\"é€x\",b=\"\"} 1\n# EOF\n".as_bytes());
+    p.next().unwrap();
+    let ex = p.exemplar().unwrap();
+    // "trace_id" (8) + "é€x" (3) + "b" (1) + "" (0)
+    assert_eq!(ex.label_set_length(), 12);
+    assert_eq!(ember_textparse::EXEMPLAR_MAX_LABEL_SET_LENGTH, 128);
+}
