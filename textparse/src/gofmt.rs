@@ -367,6 +367,16 @@ mod tests {
         assert!(parse_float(b"INFINITY").unwrap().is_infinite());
     }
 
+    proptest::proptest! {
+        /// The integer and short-decimal fast paths agree with the general parser.
+        #[test]
+        fn fast_paths_agree_with_str_parse(s in "-?[0-9]{0,17}(\\.[0-9]{0,17})?") {
+            let want = s.parse::<f64>().ok();
+            let got = parse_float(s.as_bytes()).ok();
+            proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{}", s);
+        }
+    }
+
     #[test]
     fn parse_int_detects_overflow() {
         assert_eq!(parse_int(b"9223372036854775807").unwrap(), i64::MAX);

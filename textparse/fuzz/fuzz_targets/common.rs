@@ -37,7 +37,12 @@ pub fn run(format: Format, data: &[u8]) {
                         assert_eq!(v, p.metric_name());
                         if let Some(ex) = p.exemplar() {
                             ex.labels(|_, _| {});
-                            let _ = (ex.value, ex.timestamp_ms);
+                            let _ = (
+                                ex.value,
+                                ex.timestamp_ms,
+                                ex.label_set_length(),
+                                ex.raw_labels(),
+                            );
                         }
                     }
                     Entry::Help => {
