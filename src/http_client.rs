@@ -882,15 +882,17 @@ impl OAuth2Source {
     /// Asks the token endpoint, credentials first in a Basic header and, when that is
     /// refused, in the form (`golang.org/x/oauth2`'s auto-detected auth style).
     async fn fetch_token(&self, secret: &str, deadline: Instant) -> Result<CachedToken, String> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials");
-        if !self.cfg.scopes.is_empty() {
-            form.append_pair("scope", &self.cfg.scopes.join(" "));
-        }
-        for (k, v) in &self.cfg.endpoint_params {
-            form.append_pair(k, v);
-        }
-        let base = form.finish();
+        let base = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            if !self.cfg.scopes.is_empty() {
+                form.append_pair("scope", &self.cfg.scopes.join(" "));
+            }
+            for (k, v) in &self.cfg.endpoint_params {
+                form.append_pair(k, v);
+            }
+            form.finish()
+        };
         let url = self.cfg.token_url.as_str();
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let header_try = self
@@ -904,10 +906,13 @@ impl OAuth2Source {
         let result = match header_try {
             Ok(t) => Ok(t),
             Err(TokenError::Refused(_)) => {
-                let mut form = form_urlencoded::Serializer::new(base);
-                form.append_pair("client_id", &self.cfg.client_id);
-                form.append_pair("client_secret", secret);
-                self.token_request(url, form.finish(), None, deadline).await
+                let body = {
+                    let mut form = form_urlencoded::Serializer::new(base);
+                    form.append_pair("client_id", &self.cfg.client_id);
+                    form.append_pair("client_secret", secret);
+                    form.finish()
+                };
+                self.token_request(url, body, None, deadline).await
             }
             Err(e) => Err(e),
         };
