@@ -403,7 +403,6 @@ fn build_reqwest(
         })
         // Go's transport: keep idle connections 90 s.
         .pool_idle_timeout(Duration::from_secs(90))
-        // Connections are reused across scrapes; time out the TLS handshake like Go.
         .tcp_nodelay(true);
     if !enable_http2 {
         b = b.http1_only();
