@@ -15,6 +15,7 @@ mod config;
 mod host;
 mod logging;
 mod metrics;
+mod scrape;
 mod server;
 
 use std::io::Write;
