@@ -39,7 +39,7 @@ use metrics::ScrapeMetrics;
 pub use pool::PoolView;
 use pool::{PoolContext, ScrapePool};
 use scraper::BufferPool;
-pub use target::{Health, Metadata, Target};
+pub use target::{Metadata, Target};
 
 /// A group of discovered targets (the discovery manager's type until it lands).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
