@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-/// A parse failure: `Display` gives Prometheus's wording where Prometheus has one,
-/// followed by the 1-based line number of the offending entry.
+/// A parse failure. `Display` gives exactly Prometheus's message (what users see as a
+/// target's `lastError`), which carries no line number; [`ParseError::line`] has it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ParseError {
     msg: String,
@@ -28,6 +28,6 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (line {})", self.msg, self.line)
+        f.write_str(&self.msg)
     }
 }

@@ -7,6 +7,9 @@
 //! users see for a target reads as it does in Prometheus.
 
 mod error;
+mod gofmt;
+mod labels;
+mod lexer;
 mod format;
 mod parser;
 
