@@ -12,7 +12,11 @@ mod build_info;
 mod civil;
 mod cli;
 mod config;
+#[allow(dead_code)] // used by the scrape manager (src/scrape/)
+mod discovery;
 mod host;
+#[allow(dead_code)] // used by scrapes, http_sd, the notifier and remote write
+mod http_client;
 mod logging;
 mod metrics;
 mod scrape;

@@ -17,7 +17,6 @@
 
 pub mod append;
 pub mod cache;
-mod client;
 pub mod metrics;
 pub mod pool;
 pub mod scrape_loop;

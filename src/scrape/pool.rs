@@ -18,7 +18,7 @@ use tracing::error;
 
 use super::append::AppendOptions;
 use super::cache::ScrapeCache;
-use super::client::HttpClient;
+use crate::http_client::HttpClient;
 use super::metrics::ScrapeMetrics;
 use super::scrape_loop::{LoopHandle, PoolShared};
 use super::scraper::{accept_header, BufferPool};

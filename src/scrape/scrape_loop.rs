@@ -24,7 +24,7 @@ use tracing::{debug, warn};
 
 use super::append::{expire_metadata, AppendOptions, AppendOutcome, AppendState, ReportSeries};
 use super::cache::ScrapeCache;
-use super::client::HttpClient;
+use crate::http_client::HttpClient;
 use super::metrics::ScrapeMetrics;
 use super::scraper::{choose_format, BufferPool, FetchError, Scraper};
 use super::target::{go_quote, Target};

@@ -10,7 +10,7 @@ use ember_config::ScrapeProtocol;
 use ember_textparse::Format;
 use parking_lot::Mutex;
 
-use super::client::HttpClient;
+use crate::http_client::HttpClient;
 use super::target::go_quote;
 
 /// Why a scrape failed before its body could be parsed.
