@@ -339,7 +339,9 @@ impl Scraping {
     /// Applies a configuration: pools first, then the jobs' target groups.
     async fn apply(&self, cfg: &ember_config::Config) -> Result<(), String> {
         let result = self.manager.apply_config(cfg).await;
-        let _ = self.targets.send(Arc::new(static_target_sets(cfg)));
+        let sets: TargetSets = Arc::new(static_target_sets(cfg));
+        let _ = self.targets.send(Arc::clone(&sets));
+        self.manager.sync_targets(sets).await;
         result
     }
 

@@ -217,13 +217,14 @@ impl ScrapeManager {
     pub async fn run(self: Arc<Self>, mut targets: watch::Receiver<TargetSets>) {
         let mut stop = self.stop.subscribe();
         loop {
-            let sets = Arc::clone(&targets.borrow_and_update());
             {
+                // Read under the lock, so a concurrent `sync_targets` and this sync
+                // cannot apply an older value last.
                 let mut inner = self.inner.lock().await;
                 if inner.stopped {
                     return;
                 }
-                inner.target_sets = sets;
+                inner.target_sets = Arc::clone(&targets.borrow_and_update());
                 self.sync_all(&mut inner).await;
             }
             tokio::select! {
@@ -235,6 +236,17 @@ impl ScrapeManager {
                 changed = targets.changed() => if changed.is_err() { return },
             }
         }
+    }
+
+    /// Syncs every pool with `sets` now, without waiting for [`ScrapeManager::run`]'s
+    /// next update (static targets after a reload).
+    pub async fn sync_targets(&self, sets: TargetSets) {
+        let mut inner = self.inner.lock().await;
+        if inner.stopped {
+            return;
+        }
+        inner.target_sets = sets;
+        self.sync_all(&mut inner).await;
     }
 
     /// Stops every pool (no staleness markers: the server is shutting down).
