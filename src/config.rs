@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(jobs[0].scrape_interval.to_string(), "15s");
         let statics = &jobs[0].service_discovery.static_configs;
         assert_eq!(statics[0].targets, ["localhost:9090"]);
-        assert_eq!(statics[0].labels.get("app").map(String::as_str), Some("prometheus"));
+        assert_eq!(
+            statics[0].labels.get("app").map(String::as_str),
+            Some("prometheus")
+        );
     }
 
     #[test]

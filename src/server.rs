@@ -353,11 +353,13 @@ impl Scraping {
 
 /// Logs that rules and alerting, which the configuration may set, are not applied yet.
 fn warn_unimplemented(cfg: &ember_config::Config) {
-    let has_alertmanagers = cfg
-        .alerting
-        .alertmanagers
-        .iter()
-        .any(|am| am.service_discovery.static_configs.iter().any(|g| !g.targets.is_empty()) || am.service_discovery.kinds().iter().any(|k| *k != "static"));
+    let has_alertmanagers = cfg.alerting.alertmanagers.iter().any(|am| {
+        am.service_discovery
+            .static_configs
+            .iter()
+            .any(|g| !g.targets.is_empty())
+            || am.service_discovery.kinds().iter().any(|k| *k != "static")
+    });
     if !cfg.rule_files.is_empty() || has_alertmanagers {
         warn!(
             component = "config",

@@ -647,7 +647,10 @@ fn placeholders_exemplars_and_metadata() {
         data("/api/v1/targets/metadata", &[("metric", "no_such_metric")]),
         json!([])
     );
-    assert_eq!(data("/api/v1/metadata", &[("metric", "no_such_metric")]), json!({}));
+    assert_eq!(
+        data("/api/v1/metadata", &[("metric", "no_such_metric")]),
+        json!({})
+    );
     assert_eq!(data("/api/v1/rules", &[]), json!({"groups": []}));
     assert_eq!(data("/api/v1/alerts", &[]), json!({"alerts": []}));
     assert_eq!(
@@ -715,7 +718,10 @@ fn status_endpoints() {
     // The configuration as loaded: Prometheus's field order, defaults filled in.
     let config = c.get("/api/v1/status/config", &[]).json();
     let yaml = config["data"]["yaml"].as_str().unwrap();
-    assert!(yaml.starts_with("global:\n  scrape_interval: 15s\n"), "{yaml}");
+    assert!(
+        yaml.starts_with("global:\n  scrape_interval: 15s\n"),
+        "{yaml}"
+    );
     assert!(yaml.contains("- job_name: prometheus\n"), "{yaml}");
     assert!(yaml.contains("    - localhost:9090\n"), "{yaml}");
 
@@ -805,7 +811,10 @@ fn config_follows_reloads() {
     );
     let config = c.get("/api/v1/status/config", &[]).json();
     let yaml = config["data"]["yaml"].as_str().unwrap().to_string();
-    assert!(yaml.starts_with("global:\n  scrape_interval: 30s\n"), "{yaml}");
+    assert!(
+        yaml.starts_with("global:\n  scrape_interval: 30s\n"),
+        "{yaml}"
+    );
     // An unreadable file: the reload fails, the configuration stays.
     std::fs::remove_file(&path).unwrap();
     std::fs::create_dir(&path).unwrap();

@@ -148,18 +148,30 @@ fn scrapes_a_target_and_itself_and_shows_them_in_the_api() {
     assert_eq!(t["discoveredLabels"]["__scheme__"], "http");
     assert!(t["lastScrapeDuration"].as_f64().unwrap() > 0.0);
     let last = t["lastScrape"].as_str().unwrap();
-    assert!(last.len() > 20 && last.ends_with('Z') && last.contains('T'), "{last}");
+    assert!(
+        last.len() > 20 && last.ends_with('Z') && last.contains('T'),
+        "{last}"
+    );
     assert_eq!(targets["data"]["droppedTargets"], serde_json::json!([]));
     assert_eq!(
         targets["data"]["droppedTargetCounts"],
         serde_json::json!({"app": 0, "self": 0})
     );
     let only_active = get_json(&ember, "/api/v1/targets?state=active&scrapePool=self");
-    assert_eq!(only_active["data"]["activeTargets"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        only_active["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(only_active["data"]["droppedTargetCounts"], Value::Null);
 
     let pools = get_json(&ember, "/api/v1/scrape_pools");
-    assert_eq!(pools["data"]["scrapePools"], serde_json::json!(["app", "self"]));
+    assert_eq!(
+        pools["data"]["scrapePools"],
+        serde_json::json!(["app", "self"])
+    );
 
     let md = get_json(&ember, "/api/v1/targets/metadata?metric=e2e_metric");
     assert_eq!(
@@ -185,7 +197,11 @@ fn reload_adds_targets_and_a_bad_config_keeps_scraping() {
         format!("  - job_name: {name}\n    static_configs:\n      - targets: ['{addr}']\n")
     };
     let head = "global:\n  scrape_interval: 1s\nscrape_configs:\n";
-    std::fs::write(w.join("prometheus.yml"), format!("{head}{}", job("one", &app))).unwrap();
+    std::fs::write(
+        w.join("prometheus.yml"),
+        format!("{head}{}", job("one", &app)),
+    )
+    .unwrap();
     let mut ember = Ember::start(
         w.path(),
         &[
@@ -195,7 +211,9 @@ fn reload_adds_targets_and_a_bad_config_keeps_scraping() {
         ],
     );
     ember.wait_ready();
-    wait_until("the first target", &ember, || !query(&ember, "first").is_empty());
+    wait_until("the first target", &ember, || {
+        !query(&ember, "first").is_empty()
+    });
 
     std::fs::write(
         w.join("prometheus.yml"),
@@ -203,9 +221,14 @@ fn reload_adds_targets_and_a_bad_config_keeps_scraping() {
     )
     .unwrap();
     assert_eq!(ember.post("/-/reload").unwrap().status, 200);
-    wait_until("the new target", &ember, || !query(&ember, "second").is_empty());
+    wait_until("the new target", &ember, || {
+        !query(&ember, "second").is_empty()
+    });
     let config = get_json(&ember, "/api/v1/status/config");
-    assert!(config["data"]["yaml"].as_str().unwrap().contains("job_name: two"));
+    assert!(config["data"]["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("job_name: two"));
 
     std::fs::write(
         w.join("prometheus.yml"),

@@ -289,7 +289,6 @@ impl AppendState {
         out.err = err;
         out
     }
-
 }
 
 /// Staleness markers for the series of the previous scrape missing from this one.
@@ -392,8 +391,7 @@ fn verify_label_limits(labels: LabelsRef<'_>, opts: &AppendOptions) -> Result<()
         ));
     }
     for l in labels.iter() {
-        if opts.label_name_length_limit > 0 && l.name.len() as u64 > opts.label_name_length_limit
-        {
+        if opts.label_name_length_limit > 0 && l.name.len() as u64 > opts.label_name_length_limit {
             return Err(format!(
                 "label_name_length_limit exceeded (metric: {}, label name: {}, length: {}, limit: {})",
                 truncate_runes(met, 50),
@@ -402,8 +400,7 @@ fn verify_label_limits(labels: LabelsRef<'_>, opts: &AppendOptions) -> Result<()
                 opts.label_name_length_limit
             ));
         }
-        if opts.label_value_length_limit > 0
-            && l.value.len() as u64 > opts.label_value_length_limit
+        if opts.label_value_length_limit > 0 && l.value.len() as u64 > opts.label_value_length_limit
         {
             return Err(format!(
                 "label_value_length_limit exceeded (metric: {}, label name: {}, value: {}, length: {}, limit: {})",

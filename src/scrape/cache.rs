@@ -11,8 +11,8 @@
 //! the previous iteration but not this one get a staleness marker; a failed scrape tracks
 //! nothing, so the scrape after it marks nothing (as Prometheus's current/previous sets).
 
-use ember_storage::SeriesRef;
 use ember_storage::Labels;
+use ember_storage::SeriesRef;
 use hashbrown::HashMap;
 
 /// What a series text maps to.
@@ -125,10 +125,5 @@ impl ScrapeCache {
         }
         self.iter += 1;
         forced
-    }
-
-    /// Number of cached series texts.
-    pub fn len(&self) -> usize {
-        self.series.len()
     }
 }

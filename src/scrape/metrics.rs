@@ -3,6 +3,9 @@
 //! Prometheus reports interval, sync and reload lengths as summaries; the `prometheus`
 //! crate has none, so [`LabeledSummary`] is one: count and sum over all time, quantiles
 //! (Prometheus's 0.01, 0.05, 0.5, 0.9, 0.99) over the last ten minutes' observations.
+//! Prometheus's native-histogram twins (`*_histogram_seconds`) are left out: without
+//! native histograms they would be classic histograms whose names `promtool check
+//! metrics` rejects.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -12,8 +15,7 @@ use parking_lot::Mutex;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType, Quantile, Summary};
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
-    Registry,
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
 const WINDOW: Duration = Duration::from_secs(600);
@@ -33,10 +35,8 @@ pub struct ScrapeMetrics {
     pub pool_syncs: IntCounterVec,
     pub sync_failed: IntCounterVec,
     pub sync_length: LabeledSummary,
-    pub sync_length_histogram: HistogramVec,
     pub reload_length: LabeledSummary,
     pub interval_length: LabeledSummary,
-    pub interval_length_histogram: HistogramVec,
     pub exceeded_body_size_limit: IntCounter,
     pub cache_flush_forced: IntCounter,
     pub exceeded_sample_limit: IntCounter,
@@ -50,15 +50,10 @@ impl ScrapeMetrics {
     /// Creates the metrics and registers them in `registry`.
     pub fn new(registry: &Registry) -> Result<Arc<ScrapeMetrics>, prometheus::Error> {
         let counter = |name: &str, help: &str| IntCounter::new(name, help);
-        let by_job = |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["scrape_job"]);
+        let by_job =
+            |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["scrape_job"]);
         let counter_by_job =
             |name: &str, help: &str| IntCounterVec::new(Opts::new(name, help), &["scrape_job"]);
-        let hist_vec = |name: &str, help: &str, label: &str| {
-            HistogramVec::new(
-                HistogramOpts::new(name, help).buckets(vec![0.01, 0.1, 1.0, 10.0]),
-                &[label],
-            )
-        };
         let m = ScrapeMetrics {
             pools_total: counter(
                 "prometheus_target_scrape_pools_total",
@@ -105,11 +100,6 @@ impl ScrapeMetrics {
                 "Actual interval to sync the scrape pool.",
                 "scrape_job",
             )?,
-            sync_length_histogram: hist_vec(
-                "prometheus_target_sync_length_histogram_seconds",
-                "Actual interval to sync the scrape pool.",
-                "scrape_job",
-            )?,
             reload_length: LabeledSummary::new(
                 "prometheus_target_reload_length_seconds",
                 "Actual interval to reload the scrape pool with a given configuration.",
@@ -117,11 +107,6 @@ impl ScrapeMetrics {
             )?,
             interval_length: LabeledSummary::new(
                 "prometheus_target_interval_length_seconds",
-                "Actual intervals between scrapes.",
-                "interval",
-            )?,
-            interval_length_histogram: hist_vec(
-                "prometheus_target_interval_length_histogram_seconds",
                 "Actual intervals between scrapes.",
                 "interval",
             )?,
@@ -168,10 +153,8 @@ impl ScrapeMetrics {
         registry.register(Box::new(m.pool_syncs.clone()))?;
         registry.register(Box::new(m.sync_failed.clone()))?;
         registry.register(Box::new(m.sync_length.clone()))?;
-        registry.register(Box::new(m.sync_length_histogram.clone()))?;
         registry.register(Box::new(m.reload_length.clone()))?;
         registry.register(Box::new(m.interval_length.clone()))?;
-        registry.register(Box::new(m.interval_length_histogram.clone()))?;
         registry.register(Box::new(m.exceeded_body_size_limit.clone()))?;
         registry.register(Box::new(m.cache_flush_forced.clone()))?;
         registry.register(Box::new(m.exceeded_sample_limit.clone()))?;
@@ -188,7 +171,6 @@ impl ScrapeMetrics {
         let _ = self.pool_targets.remove_label_values(&[job]);
         let _ = self.pool_syncs.remove_label_values(&[job]);
         let _ = self.sync_failed.remove_label_values(&[job]);
-        let _ = self.sync_length_histogram.remove_label_values(&[job]);
         self.sync_length.remove(job);
     }
 }
@@ -246,15 +228,6 @@ impl LabeledSummary {
 
     pub fn remove(&self, label_value: &str) {
         self.inner.series.lock().remove(label_value);
-    }
-
-    /// Observations so far for `label_value`.
-    pub fn count(&self, label_value: &str) -> u64 {
-        self.inner
-            .series
-            .lock()
-            .get(label_value)
-            .map_or(0, |s| s.count)
     }
 }
 

@@ -18,13 +18,13 @@ use tracing::error;
 
 use super::append::AppendOptions;
 use super::cache::ScrapeCache;
-use crate::http_client::HttpClient;
 use super::metrics::ScrapeMetrics;
 use super::scrape_loop::{LoopHandle, PoolShared};
 use super::scraper::{accept_header, BufferPool};
 use super::target::{populate_labels, Discovered, Target};
 use super::TargetGroup;
 use crate::cli::units::format_go_duration;
+use crate::http_client::HttpClient;
 
 /// What a pool needs from the manager.
 #[derive(Clone)]
@@ -254,11 +254,6 @@ impl ScrapePool {
         stop_all(stopping).await;
         let secs = started.elapsed().as_secs_f64();
         self.ctx.metrics.sync_length.observe(&self.name, secs);
-        self.ctx
-            .metrics
-            .sync_length_histogram
-            .with_label_values(&job)
-            .observe(secs);
         self.ctx.metrics.pool_syncs.with_label_values(&job).inc();
     }
 

@@ -24,11 +24,11 @@ use tracing::{debug, warn};
 
 use super::append::{expire_metadata, AppendOptions, AppendOutcome, AppendState, ReportSeries};
 use super::cache::ScrapeCache;
-use crate::http_client::HttpClient;
 use super::metrics::ScrapeMetrics;
 use super::scraper::{choose_format, BufferPool, FetchError, Scraper};
 use super::target::{go_quote, Target};
 use crate::cli::units::format_go_duration;
+use crate::http_client::HttpClient;
 
 /// Scrape timestamps within this of the aligned schedule are moved onto it (at most 1%
 /// of the interval), so that timestamps compress well (Prometheus's tolerance).
@@ -200,8 +200,7 @@ impl ScrapeLoop {
                 _ = ticker.tick() => {}
             }
         }
-        if self.disable_eors.load(Ordering::Acquire) || *pool_stopped.borrow() || last.is_none()
-        {
+        if self.disable_eors.load(Ordering::Acquire) || *pool_stopped.borrow() || last.is_none() {
             return Some(self.state.cache);
         }
         tokio::spawn(self.end_of_run_staleness(ticker, pool_stopped));
@@ -221,10 +220,6 @@ impl ScrapeLoop {
         if let Some(last) = last {
             let secs = last.elapsed().as_secs_f64();
             metrics.interval_length.observe(&self.interval_label, secs);
-            metrics
-                .interval_length_histogram
-                .with_label_values(&[self.interval_label.as_str()])
-                .observe(secs);
         }
         let forced = self.forced_err.lock().clone();
         let mut body = self.shared.buffers.get();
@@ -337,9 +332,11 @@ impl ScrapeLoop {
             warn!(target_url = %self.target.url(), err = %e, "Scrape commit failed");
         }
         if shared.extra_metrics {
-            metrics.scrape_duration.observe(start.elapsed().as_secs_f64());
+            metrics
+                .scrape_duration
+                .observe(start.elapsed().as_secs_f64());
         }
-        if self.state.cache.iter % 10 == 0 {
+        if self.state.cache.iter.is_multiple_of(10) {
             expire_metadata(&self.target, self.state.cache.iter);
         }
     }
@@ -368,10 +365,7 @@ impl ScrapeLoop {
         }
         let t = millis(stale_time);
         let mut app = self.shared.db.appender();
-        if let Err(e) = self
-            .state
-            .append_empty(&mut app, t, &self.shared.metrics)
-        {
+        if let Err(e) = self.state.append_empty(&mut app, t, &self.shared.metrics) {
             let _ = app.rollback();
             warn!(target_url = %self.target.url(), err = %e, "Stale append failed");
         }
@@ -385,4 +379,3 @@ impl ScrapeLoop {
         }
     }
 }
-

@@ -10,8 +10,8 @@ use ember_config::ScrapeProtocol;
 use ember_textparse::Format;
 use parking_lot::Mutex;
 
-use crate::http_client::HttpClient;
 use super::target::go_quote;
+use crate::http_client::HttpClient;
 
 /// Why a scrape failed before its body could be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -128,6 +128,7 @@ impl Target {
     }
 
     /// The labels scraped series get (no `__` labels).
+    #[allow(clippy::misnamed_getters)] // `labels` is Prometheus's name for these.
     pub fn labels(&self) -> &Labels {
         &self.public
     }
@@ -257,11 +258,7 @@ pub struct Discovered<'a> {
 
 /// The discovered label set: the target's labels, the group's where the target has none,
 /// then the job's defaults where neither sets them.
-pub fn discovered_labels(
-    lb: &mut LabelsBuilder,
-    cfg: &ScrapeConfig,
-    d: &Discovered<'_>,
-) -> Labels {
+pub fn discovered_labels(lb: &mut LabelsBuilder, cfg: &ScrapeConfig, d: &Discovered<'_>) -> Labels {
     lb.reset();
     for (k, v) in d.target {
         lb.set(k, v);
@@ -358,7 +355,10 @@ fn relabel_target(
     }
     for (name, desc) in [
         (CONVERT_NHCB_LABEL, "convert classic histograms to nhcb"),
-        (ALWAYS_SCRAPE_CLASSIC_LABEL, "always scrape classic histograms"),
+        (
+            ALWAYS_SCRAPE_CLASSIC_LABEL,
+            "always scrape classic histograms",
+        ),
         (SCRAPE_NATIVE_LABEL, "scrape native histograms"),
     ] {
         if let Some(v) = relabeled.get(name) {

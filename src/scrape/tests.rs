@@ -281,12 +281,39 @@ async fn plain_text_scrape_stores_samples_synthetic_series_and_metadata() {
     assert_eq!(req["accept-encoding"], "gzip");
     assert_eq!(req["x-prometheus-scrape-timeout-seconds"], "0.2");
     assert!(req["user-agent"].to_str().unwrap().starts_with("Ember/"));
+
+    // Self-metrics under Prometheus's names.
+    assert_eq!(h.counter("prometheus_target_scrape_pools_total"), 1.0);
+    assert_eq!(h.counter("prometheus_target_scrape_pool_targets"), 1.0);
+    let families = h.registry.gather();
+    let interval = families
+        .iter()
+        .find(|f| f.name() == "prometheus_target_interval_length_seconds")
+        .unwrap();
+    let m = &interval.get_metric()[0];
+    assert_eq!(m.get_label()[0].name(), "interval");
+    assert_eq!(m.get_label()[0].value(), "200ms");
+    let summary = m.get_summary();
+    assert!(summary.sample_count() >= 1);
+    let quantiles: Vec<f64> = summary
+        .get_quantile()
+        .iter()
+        .map(|q| q.quantile())
+        .collect();
+    assert_eq!(quantiles, [0.01, 0.05, 0.5, 0.9, 0.99]);
+    // Observed intervals are close to the configured 200ms.
+    let median = summary.get_quantile()[2].value();
+    assert!((0.1..0.4).contains(&median), "{median}");
+    assert!(families
+        .iter()
+        .any(|f| f.name() == "prometheus_target_sync_length_seconds"));
     h.manager.stop().await;
 }
 
 #[tokio::test]
 async fn gzip_and_openmetrics_bodies() {
-    let mut reply = Reply::text("# TYPE c_seconds gauge\n# UNIT c_seconds seconds\nc_seconds 7\n# EOF\n");
+    let mut reply =
+        Reply::text("# TYPE c_seconds gauge\n# UNIT c_seconds seconds\nc_seconds 7\n# EOF\n");
     reply.content_type = Some("application/openmetrics-text; version=1.0.0; charset=utf-8".into());
     reply.gzip = true;
     let srv = TestServer::start(reply).await;
@@ -324,8 +351,11 @@ async fn content_type_decides_the_parser_and_the_fallback_protocol_applies() {
     })
     .await;
 
-    h.apply(&job(&srv.addr, "    fallback_scrape_protocol: PrometheusText0.0.4\n"))
-        .await;
+    h.apply(&job(
+        &srv.addr,
+        "    fallback_scrape_protocol: PrometheusText0.0.4\n",
+    ))
+    .await;
     h.wait_for("a scrape through the fallback", |h| h.values("a") == [1.0])
         .await;
     h.manager.stop().await;
@@ -337,8 +367,11 @@ async fn http_errors_timeouts_and_body_limits_fail_the_scrape() {
     reply.status = 500;
     let srv = TestServer::start(reply).await;
     let h = Harness::new().await;
-    h.apply(&job(&srv.addr, "    body_size_limit: 100B\n    scrape_timeout: 100ms\n"))
-        .await;
+    h.apply(&job(
+        &srv.addr,
+        "    body_size_limit: 100B\n    scrape_timeout: 100ms\n",
+    ))
+    .await;
     h.scrapes(1).await;
     assert_eq!(h.values("up")[0], 0.0);
     assert_eq!(
@@ -389,7 +422,10 @@ async fn a_parse_error_rolls_the_scrape_back() {
     h.apply(&job(&srv.addr, "")).await;
     h.scrapes(1).await;
     assert_eq!(h.values("up")[0], 0.0);
-    assert!(h.values("a").is_empty(), "samples before the error are rolled back");
+    assert!(
+        h.values("a").is_empty(),
+        "samples before the error are rolled back"
+    );
     assert!(h.values("b").is_empty());
     let err = h.target().status().last_error;
     assert!(!err.is_empty() && !err.contains("line"), "{err}");
@@ -552,7 +588,11 @@ async fn staleness_markers_when_a_series_or_the_target_goes_away() {
             && h.values("up").last().is_some_and(|v| is_stale_nan(*v))
     })
     .await;
-    assert!(gone.elapsed() >= Duration::from_millis(300), "{:?}", gone.elapsed());
+    assert!(
+        gone.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        gone.elapsed()
+    );
     assert!(h.manager.targets()["t"].active.is_empty());
     h.manager.stop().await;
 }
@@ -583,8 +623,10 @@ async fn reload_keeps_unchanged_jobs_restarts_changed_ones_and_stops_removed_one
         )
     };
     h.apply(&two("")).await;
-    h.wait_for("both jobs", |h| !h.values("a").is_empty() && !h.values("o").is_empty())
-        .await;
+    h.wait_for("both jobs", |h| {
+        !h.values("a").is_empty() && !h.values("o").is_empty()
+    })
+    .await;
     let t_before = Arc::clone(&h.manager.targets()["t"].active[0]);
     let reloads = h.counter("prometheus_target_scrape_pool_reloads_total");
 
@@ -596,8 +638,10 @@ async fn reload_keeps_unchanged_jobs_restarts_changed_ones_and_stops_removed_one
     );
     assert!(Arc::ptr_eq(&t_before, &h.manager.targets()["t"].active[0]));
     let n = h.series("o")[0].1.len();
-    h.wait_for("more scrapes of other", |h| h.series("o")[0].1.len() >= n + 2)
-        .await;
+    h.wait_for("more scrapes of other", |h| {
+        h.series("o")[0].1.len() >= n + 2
+    })
+    .await;
     let other_up = h
         .series("scrape_series_added")
         .into_iter()
@@ -630,10 +674,9 @@ async fn target_limit_fails_every_scrape_of_the_pool() {
     );
     h.apply(&yaml).await;
     h.wait_for("two failed targets", |h| {
-        h.manager
-            .targets()
-            .get("t")
-            .is_some_and(|p| p.active.len() == 2 && p.active.iter().all(|t| t.status().health == Health::Down))
+        h.manager.targets().get("t").is_some_and(|p| {
+            p.active.len() == 2 && p.active.iter().all(|t| t.status().health == Health::Down)
+        })
     })
     .await;
     let t = h.manager.targets()["t"].active[0].status();

@@ -35,7 +35,8 @@ impl Format {
 fn params_are_valid(params: &str) -> bool {
     let is_token = |s: &str| {
         !s.is_empty()
-            && s.bytes().all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&c))
+            && s.bytes()
+                .all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&c))
     };
     let mut rest = params;
     loop {

@@ -22,7 +22,11 @@ impl std::fmt::Display for NumError<'_> {
                 write!(f, "strconv.{func}: parsing {}: invalid syntax", quote(s))
             }
             NumError::Range(func, s) => {
-                write!(f, "strconv.{func}: parsing {}: value out of range", quote(s))
+                write!(
+                    f,
+                    "strconv.{func}: parsing {}: value out of range",
+                    quote(s)
+                )
             }
         }
     }
@@ -48,7 +52,9 @@ pub(crate) fn parse_float(s: &[u8]) -> Result<f64, NumError<'_>> {
         return Err(NumError::Unsupported);
     }
     let text = std::str::from_utf8(s).map_err(|_| NumError::Syntax("ParseFloat", s))?;
-    let v: f64 = text.parse().map_err(|_| NumError::Syntax("ParseFloat", s))?;
+    let v: f64 = text
+        .parse()
+        .map_err(|_| NumError::Syntax("ParseFloat", s))?;
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
     if v.is_nan() && unsigned.len() != text.len() {
         // Go accepts a sign only before Inf, not before NaN.
@@ -309,7 +315,10 @@ mod tests {
     fn parse_float_follows_go_with_prometheus_restrictions() {
         assert_eq!(parse_float(b"12").unwrap(), 12.0);
         assert_eq!(parse_float(b"999999999999999").unwrap(), 999999999999999.0);
-        assert_eq!(parse_float(b"9007199254740993").unwrap(), 9007199254740992.0);
+        assert_eq!(
+            parse_float(b"9007199254740993").unwrap(),
+            9007199254740992.0
+        );
         assert!(matches!(parse_float(b"1_0"), Err(NumError::Unsupported)));
         assert!(matches!(parse_float(b"0x1p3"), Err(NumError::Unsupported)));
         assert!(matches!(parse_float(b"0x10"), Err(NumError::Syntax(..))));

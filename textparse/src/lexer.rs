@@ -522,7 +522,9 @@ impl<'a> Lexer<'a> {
                 (true, true) => memchr::memchr2(b'"', b'\\', rest),
                 (false, true) => memchr::memchr3(b'"', b'\\', b'\n', rest),
                 (true, false) => memchr::memchr3(b'"', b'\\', 0, rest),
-                (false, false) => rest.iter().position(|&c| matches!(c, b'"' | b'\\' | b'\n' | 0)),
+                (false, false) => rest
+                    .iter()
+                    .position(|&c| matches!(c, b'"' | b'\\' | b'\n' | 0)),
             };
             let Some(off) = found else {
                 // The real end: the text format's virtual newline is taken into the

@@ -7,10 +7,10 @@
 //! users see for a target reads as it does in Prometheus.
 
 mod error;
+mod format;
 mod gofmt;
 mod labels;
 mod lexer;
-mod format;
 mod parser;
 
 pub use error::ParseError;

@@ -330,11 +330,7 @@ impl<'a> Parser<'a> {
                     self.meta_name_token(t, t2)?;
                     let t3 = self.next_token();
                     if t3 != Tok::Text {
-                        return Err(format!(
-                            "expected text in {}, got {}",
-                            t.name(),
-                            t3.name()
-                        ));
+                        return Err(format!("expected text in {}, got {}", t.name(), t3.name()));
                     }
                     let (s, e) = (self.lex.start, self.lex.i.min(self.lex.b.len()));
                     self.text = if e > s + 1 { (s + 1, e) } else { (e, e) };
@@ -549,7 +545,8 @@ impl<'a> Parser<'a> {
                         Ok(Some(Entry::Help))
                     }
                     _ => {
-                        let name = self.slice(self.name.map_or(0, |n| n.0), self.name.map_or(0, |n| n.1));
+                        let name =
+                            self.slice(self.name.map_or(0, |n| n.0), self.name.map_or(0, |n| n.1));
                         if !text.is_empty() {
                             let suffix = name.len() > text.len()
                                 && name.ends_with(text)

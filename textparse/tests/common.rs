@@ -110,7 +110,9 @@ pub fn parse_all(format: Format, input: &[u8]) -> (Vec<E>, Option<String>) {
                 out.push(E::Unit(m.into(), u.into()));
             }
             Ok(Some(Entry::Comment)) => {
-                out.push(E::Comment(String::from_utf8_lossy(p.comment()).into_owned()));
+                out.push(E::Comment(
+                    String::from_utf8_lossy(p.comment()).into_owned(),
+                ));
             }
             Ok(Some(Entry::Series)) => {
                 let (text, ts, v) = p.series();

@@ -103,31 +103,109 @@ nansum{quantile="0.99"} NaN"#,
         help(gc, "A summary of the GC invocation durations."),
         typ(gc, MetricType::Summary),
         unit(gc, "seconds"),
-        series(r#"go_gc_duration_seconds{quantile="0"}"#, 4.9351e-05, &["__name__", gc, "quantile", "0.0"]),
-        series(r#"go_gc_duration_seconds{quantile="0.25"}"#, 7.424100000000001e-05, &["__name__", gc, "quantile", "0.25"]),
-        series(r#"go_gc_duration_seconds{quantile="0.5",a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.5", "a", "b"]),
+        series(
+            r#"go_gc_duration_seconds{quantile="0"}"#,
+            4.9351e-05,
+            &["__name__", gc, "quantile", "0.0"],
+        ),
+        series(
+            r#"go_gc_duration_seconds{quantile="0.25"}"#,
+            7.424100000000001e-05,
+            &["__name__", gc, "quantile", "0.25"],
+        ),
+        series(
+            r#"go_gc_duration_seconds{quantile="0.5",a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.5", "a", "b"],
+        ),
         help("nohelp1", ""),
         help("help2", "escape \\ \n \\ \" \\x chars"),
         unit("nounit", ""),
-        series(r#"go_gc_duration_seconds{quantile="1.0",a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series("go_gc_duration_seconds_count", 99.0, &["__name__", "go_gc_duration_seconds_count"]),
-        series(r#"some:aggregate:rate5m{a_b="c"}"#, 1.0, &["__name__", "some:aggregate:rate5m", "a_b", "c"]),
-        help("go_goroutines", "Number of goroutines that currently exist."),
+        series(
+            r#"go_gc_duration_seconds{quantile="1.0",a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            "go_gc_duration_seconds_count",
+            99.0,
+            &["__name__", "go_gc_duration_seconds_count"],
+        ),
+        series(
+            r#"some:aggregate:rate5m{a_b="c"}"#,
+            1.0,
+            &["__name__", "some:aggregate:rate5m", "a_b", "c"],
+        ),
+        help(
+            "go_goroutines",
+            "Number of goroutines that currently exist.",
+        ),
         typ("go_goroutines", MetricType::Gauge),
-        series_ts("go_goroutines", 33.0, 123123, &["__name__", "go_goroutines"]),
+        series_ts(
+            "go_goroutines",
+            33.0,
+            123123,
+            &["__name__", "go_goroutines"],
+        ),
         typ("hh", MetricType::Histogram),
-        series(r#"hh_bucket{le="+Inf"}"#, 1.0, &["__name__", "hh_bucket", "le", "+Inf"]),
+        series(
+            r#"hh_bucket{le="+Inf"}"#,
+            1.0,
+            &["__name__", "hh_bucket", "le", "+Inf"],
+        ),
         typ("gh", MetricType::GaugeHistogram),
-        series(r#"gh_bucket{le="+Inf"}"#, 1.0, &["__name__", "gh_bucket", "le", "+Inf"]),
+        series(
+            r#"gh_bucket{le="+Inf"}"#,
+            1.0,
+            &["__name__", "gh_bucket", "le", "+Inf"],
+        ),
         typ("hhh", MetricType::Histogram),
-        with_exemplar(series(r#"hhh_bucket{le="+Inf"}"#, 1.0, &["__name__", "hhh_bucket", "le", "+Inf"]), &["id", "histogram-bucket-test"], 4.0, None),
-        with_exemplar(series("hhh_count", 1.0, &["__name__", "hhh_count"]), &["id", "histogram-count-test"], 4.0, None),
+        with_exemplar(
+            series(
+                r#"hhh_bucket{le="+Inf"}"#,
+                1.0,
+                &["__name__", "hhh_bucket", "le", "+Inf"],
+            ),
+            &["id", "histogram-bucket-test"],
+            4.0,
+            None,
+        ),
+        with_exemplar(
+            series("hhh_count", 1.0, &["__name__", "hhh_count"]),
+            &["id", "histogram-count-test"],
+            4.0,
+            None,
+        ),
         typ("ggh", MetricType::GaugeHistogram),
-        with_exemplar(series(r#"ggh_bucket{le="+Inf"}"#, 1.0, &["__name__", "ggh_bucket", "le", "+Inf"]), &["id", "gaugehistogram-bucket-test", "xx", "yy"], 4.0, Some(123123)),
-        with_exemplar(series("ggh_count", 1.0, &["__name__", "ggh_count"]), &["id", "gaugehistogram-count-test", "xx", "yy"], 4.0, Some(123123)),
+        with_exemplar(
+            series(
+                r#"ggh_bucket{le="+Inf"}"#,
+                1.0,
+                &["__name__", "ggh_bucket", "le", "+Inf"],
+            ),
+            &["id", "gaugehistogram-bucket-test", "xx", "yy"],
+            4.0,
+            Some(123123),
+        ),
+        with_exemplar(
+            series("ggh_count", 1.0, &["__name__", "ggh_count"]),
+            &["id", "gaugehistogram-count-test", "xx", "yy"],
+            4.0,
+            Some(123123),
+        ),
         typ("smr_seconds", MetricType::Summary),
-        with_exemplar(series("smr_seconds_count", 2.0, &["__name__", "smr_seconds_count"]), &["id", "summary-count-test"], 1.0, Some(123321)),
-        with_exemplar(series("smr_seconds_sum", 42.0, &["__name__", "smr_seconds_sum"]), &["id", "summary-sum-test"], 1.0, Some(123321)),
+        with_exemplar(
+            series("smr_seconds_count", 2.0, &["__name__", "smr_seconds_count"]),
+            &["id", "summary-count-test"],
+            1.0,
+            Some(123321),
+        ),
+        with_exemplar(
+            series("smr_seconds_sum", 42.0, &["__name__", "smr_seconds_sum"]),
+            &["id", "summary-sum-test"],
+            1.0,
+            Some(123321),
+        ),
         typ("ii", MetricType::Info),
         series(r#"ii{foo="bar"}"#, 1.0, &["__name__", "ii", "foo", "bar"]),
         typ("ss", MetricType::StateSet),
@@ -135,57 +213,179 @@ nansum{quantile="0.99"} NaN"#,
         series(r#"ss{ss="bar"}"#, 0.0, &["__name__", "ss", "ss", "bar"]),
         series(r#"ss{A="a"}"#, 0.0, &["__name__", "ss", "A", "a"]),
         typ("un", MetricType::Unknown),
-        series("_metric_starting_with_underscore", 1.0, &["__name__", "_metric_starting_with_underscore"]),
-        series(r#"testmetric{_label_starting_with_underscore="foo"}"#, 1.0, &["__name__", "testmetric", "_label_starting_with_underscore", "foo"]),
-        series(r#"testmetric{label="\"bar\""}"#, 1.0, &["__name__", "testmetric", "label", "\"bar\""]),
-        help("foo", "Counter with and without labels to certify ST is parsed for both cases"),
+        series(
+            "_metric_starting_with_underscore",
+            1.0,
+            &["__name__", "_metric_starting_with_underscore"],
+        ),
+        series(
+            r#"testmetric{_label_starting_with_underscore="foo"}"#,
+            1.0,
+            &[
+                "__name__",
+                "testmetric",
+                "_label_starting_with_underscore",
+                "foo",
+            ],
+        ),
+        series(
+            r#"testmetric{label="\"bar\""}"#,
+            1.0,
+            &["__name__", "testmetric", "label", "\"bar\""],
+        ),
+        help(
+            "foo",
+            "Counter with and without labels to certify ST is parsed for both cases",
+        ),
         typ("foo", MetricType::Counter),
-        with_exemplar(series_ts("foo_total", 17.0, 1520879607789, &["__name__", "foo_total"]), &["id", "counter-test"], 5.0, None),
-        series_ts("foo_created", 1520872607.123, 0, &["__name__", "foo_created"]),
-        with_exemplar(series_ts(r#"foo_total{a="b"}"#, 17.0, 1520879607789, &["__name__", "foo_total", "a", "b"]), &["id", "counter-test"], 5.0, None),
-        series_ts(r#"foo_created{a="b"}"#, 1520872607.123, 0, &["__name__", "foo_created", "a", "b"]),
-        series(r#"foo_total{le="c"}"#, 21.0, &["__name__", "foo_total", "le", "c"]),
-        series(r#"foo_created{le="c"}"#, 1520872621.123, &["__name__", "foo_created", "le", "c"]),
-        series(r#"foo_total{le="1"}"#, 10.0, &["__name__", "foo_total", "le", "1"]),
-        help("bar", "Summary with ST at the end, making sure we find ST even if it's multiple lines a far"),
+        with_exemplar(
+            series_ts("foo_total", 17.0, 1520879607789, &["__name__", "foo_total"]),
+            &["id", "counter-test"],
+            5.0,
+            None,
+        ),
+        series_ts(
+            "foo_created",
+            1520872607.123,
+            0,
+            &["__name__", "foo_created"],
+        ),
+        with_exemplar(
+            series_ts(
+                r#"foo_total{a="b"}"#,
+                17.0,
+                1520879607789,
+                &["__name__", "foo_total", "a", "b"],
+            ),
+            &["id", "counter-test"],
+            5.0,
+            None,
+        ),
+        series_ts(
+            r#"foo_created{a="b"}"#,
+            1520872607.123,
+            0,
+            &["__name__", "foo_created", "a", "b"],
+        ),
+        series(
+            r#"foo_total{le="c"}"#,
+            21.0,
+            &["__name__", "foo_total", "le", "c"],
+        ),
+        series(
+            r#"foo_created{le="c"}"#,
+            1520872621.123,
+            &["__name__", "foo_created", "le", "c"],
+        ),
+        series(
+            r#"foo_total{le="1"}"#,
+            10.0,
+            &["__name__", "foo_total", "le", "1"],
+        ),
+        help(
+            "bar",
+            "Summary with ST at the end, making sure we find ST even if it's multiple lines a far",
+        ),
         typ("bar", MetricType::Summary),
         series("bar_count", 17.0, &["__name__", "bar_count"]),
         series("bar_sum", 324789.3, &["__name__", "bar_sum"]),
-        series(r#"bar{quantile="0.95"}"#, 123.7, &["__name__", "bar", "quantile", "0.95"]),
-        series(r#"bar{quantile="0.99"}"#, 150.0, &["__name__", "bar", "quantile", "0.99"]),
+        series(
+            r#"bar{quantile="0.95"}"#,
+            123.7,
+            &["__name__", "bar", "quantile", "0.95"],
+        ),
+        series(
+            r#"bar{quantile="0.99"}"#,
+            150.0,
+            &["__name__", "bar", "quantile", "0.99"],
+        ),
         series("bar_created", 1520872608.124, &["__name__", "bar_created"]),
-        help("baz", "Histogram with the same objective as above's summary"),
+        help(
+            "baz",
+            "Histogram with the same objective as above's summary",
+        ),
         typ("baz", MetricType::Histogram),
-        series(r#"baz_bucket{le="0.0"}"#, 0.0, &["__name__", "baz_bucket", "le", "0.0"]),
-        series(r#"baz_bucket{le="+Inf"}"#, 17.0, &["__name__", "baz_bucket", "le", "+Inf"]),
+        series(
+            r#"baz_bucket{le="0.0"}"#,
+            0.0,
+            &["__name__", "baz_bucket", "le", "0.0"],
+        ),
+        series(
+            r#"baz_bucket{le="+Inf"}"#,
+            17.0,
+            &["__name__", "baz_bucket", "le", "+Inf"],
+        ),
         series("baz_count", 17.0, &["__name__", "baz_count"]),
         series("baz_sum", 324789.3, &["__name__", "baz_sum"]),
         series("baz_created", 1520872609.125, &["__name__", "baz_created"]),
         help("fizz_created", "Gauge which shouldn't be parsed as ST"),
         typ("fizz_created", MetricType::Gauge),
         series("fizz_created", 17.0, &["__name__", "fizz_created"]),
-        help("something", "Histogram with _created between buckets and summary"),
+        help(
+            "something",
+            "Histogram with _created between buckets and summary",
+        ),
         typ("something", MetricType::Histogram),
         series("something_count", 18.0, &["__name__", "something_count"]),
         series("something_sum", 324789.4, &["__name__", "something_sum"]),
-        series("something_created", 1520430001.0, &["__name__", "something_created"]),
-        series(r#"something_bucket{le="0.0"}"#, 1.0, &["__name__", "something_bucket", "le", "0.0"]),
-        series(r#"something_bucket{le="1"}"#, 2.0, &["__name__", "something_bucket", "le", "1.0"]),
-        series(r#"something_bucket{le="+Inf"}"#, 18.0, &["__name__", "something_bucket", "le", "+Inf"]),
+        series(
+            "something_created",
+            1520430001.0,
+            &["__name__", "something_created"],
+        ),
+        series(
+            r#"something_bucket{le="0.0"}"#,
+            1.0,
+            &["__name__", "something_bucket", "le", "0.0"],
+        ),
+        series(
+            r#"something_bucket{le="1"}"#,
+            2.0,
+            &["__name__", "something_bucket", "le", "1.0"],
+        ),
+        series(
+            r#"something_bucket{le="+Inf"}"#,
+            18.0,
+            &["__name__", "something_bucket", "le", "+Inf"],
+        ),
         help("nansum", "Summary with NaN value"),
         typ("nansum", MetricType::Summary),
         series("nansum_count", 0.0, &["__name__", "nansum_count"]),
         series("nansum_sum", 0.0, &["__name__", "nansum_sum"]),
-        series(r#"nansum{quantile="0.95"}"#, nan, &["__name__", "nansum", "quantile", "0.95"]),
-        series(r#"nansum{quantile="0.99"}"#, nan, &["__name__", "nansum", "quantile", "0.99"]),
+        series(
+            r#"nansum{quantile="0.95"}"#,
+            nan,
+            &["__name__", "nansum", "quantile", "0.95"],
+        ),
+        series(
+            r#"nansum{quantile="0.99"}"#,
+            nan,
+            &["__name__", "nansum", "quantile", "0.99"],
+        ),
         help("metric", "foo\x00bar"),
-        series("null_byte_metric{a=\"abc\x00\"}", 1.0, &["__name__", "null_byte_metric", "a", "abc\x00"]),
+        series(
+            "null_byte_metric{a=\"abc\x00\"}",
+            1.0,
+            &["__name__", "null_byte_metric", "a", "abc\x00"],
+        ),
     ];
     // The `_created` lines above with a timestamp placeholder of 0 have none.
     let want: Vec<E> = want
         .into_iter()
         .map(|e| match e {
-            E::Series { text, value, ts: Some(0), labels, exemplar } => E::Series { text, value, ts: None, labels, exemplar },
+            E::Series {
+                text,
+                value,
+                ts: Some(0),
+                labels,
+                exemplar,
+            } => E::Series {
+                text,
+                value,
+                ts: None,
+                labels,
+                exemplar,
+            },
             e => e,
         })
         .collect();
@@ -217,21 +417,76 @@ quotedexemplar2_count 1 # {"id.thing"="histogram-count-test",other="hello"} 4
         help(gc, "A summary of the GC invocation durations."),
         typ(gc, MetricType::Summary),
         unit(gc, "seconds"),
-        series(r#"{"go.gc_duration_seconds",quantile="0"}"#, 4.9351e-05, &["__name__", gc, "quantile", "0.0"]),
-        series(r#"{"go.gc_duration_seconds",quantile="0.25"}"#, 7.424100000000001e-05, &["__name__", gc, "quantile", "0.25"]),
-        series(r#"{"go.gc_duration_seconds_created"}"#, 1520872607.123, &["__name__", "go.gc_duration_seconds_created"]),
-        series(r#"{"go.gc_duration_seconds",quantile="0.5",a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.5", "a", "b"]),
-        series(r#"{"http.status",q="0.9",a="b"}"#, 8.3835e-05, &["__name__", "http.status", "q", "0.9", "a", "b"]),
-        series(r#"{"http.status",q="0.9",a="b"}"#, 8.3835e-05, &["__name__", "http.status", "q", "0.9", "a", "b"]),
-        series(r#"{q="0.9","http.status",a="b"}"#, 8.3835e-05, &["__name__", "http.status", "q", "0.9", "a", "b"]),
-        series(r#"{"go.gc_duration_seconds_sum"}"#, 0.004304266, &["__name__", "go.gc_duration_seconds_sum"]),
+        series(
+            r#"{"go.gc_duration_seconds",quantile="0"}"#,
+            4.9351e-05,
+            &["__name__", gc, "quantile", "0.0"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds",quantile="0.25"}"#,
+            7.424100000000001e-05,
+            &["__name__", gc, "quantile", "0.25"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds_created"}"#,
+            1520872607.123,
+            &["__name__", "go.gc_duration_seconds_created"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds",quantile="0.5",a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.5", "a", "b"],
+        ),
+        series(
+            r#"{"http.status",q="0.9",a="b"}"#,
+            8.3835e-05,
+            &["__name__", "http.status", "q", "0.9", "a", "b"],
+        ),
+        series(
+            r#"{"http.status",q="0.9",a="b"}"#,
+            8.3835e-05,
+            &["__name__", "http.status", "q", "0.9", "a", "b"],
+        ),
+        series(
+            r#"{q="0.9","http.status",a="b"}"#,
+            8.3835e-05,
+            &["__name__", "http.status", "q", "0.9", "a", "b"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds_sum"}"#,
+            0.004304266,
+            &["__name__", "go.gc_duration_seconds_sum"],
+        ),
         series(
             r#"{"Heizölrückstoßabdämpfung 10€ metric with \"interesting\" {character\nchoices}","strange©™\n'quoted' \"name\""="6"}"#,
             10.0,
-            &["__name__", "Heizölrückstoßabdämpfung 10€ metric with \"interesting\" {character\nchoices}", "strange©™\n'quoted' \"name\"", "6"],
+            &[
+                "__name__",
+                "Heizölrückstoßabdämpfung 10€ metric with \"interesting\" {character\nchoices}",
+                "strange©™\n'quoted' \"name\"",
+                "6",
+            ],
         ),
-        with_exemplar(series("quotedexemplar_count", 1.0, &["__name__", "quotedexemplar_count"]), &["id.thing", "histogram-count-test"], 4.0, None),
-        with_exemplar(series("quotedexemplar2_count", 1.0, &["__name__", "quotedexemplar2_count"]), &["id.thing", "histogram-count-test", "other", "hello"], 4.0, None),
+        with_exemplar(
+            series(
+                "quotedexemplar_count",
+                1.0,
+                &["__name__", "quotedexemplar_count"],
+            ),
+            &["id.thing", "histogram-count-test"],
+            4.0,
+            None,
+        ),
+        with_exemplar(
+            series(
+                "quotedexemplar2_count",
+                1.0,
+                &["__name__", "quotedexemplar2_count"],
+            ),
+            &["id.thing", "histogram-count-test", "other", "hello"],
+            4.0,
+            None,
+        ),
     ];
     let (got, err) = parse_all(OM, input.as_bytes());
     assert_eq!(err, None);
@@ -315,7 +570,12 @@ fn reports_errors_with_prometheus_messages() {
         (b"# TYPE hhh histogram\nhhh_bucket{le=\"+Inf\"} 1 # {aa=\"bb\"} 4 -Inf", "invalid exemplar timestamp -Inf"),
     ];
     for (input, want) in cases {
-        assert_eq!(error_of(OM, input), *want, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            error_of(OM, input),
+            *want,
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
     }
 }
 
@@ -387,7 +647,15 @@ fn exemplar_with_quoted_and_escaped_values() {
     // An empty exemplar label set is allowed.
     let (got, err) = parse_all(OM, b"y 1 # {} 2\n# EOF\n");
     assert_eq!(err, None);
-    assert_eq!(got, vec![with_exemplar(series("y", 1.0, &["__name__", "y"]), &[], 2.0, None)]);
+    assert_eq!(
+        got,
+        vec![with_exemplar(
+            series("y", 1.0, &["__name__", "y"]),
+            &[],
+            2.0,
+            None
+        )]
+    );
 }
 
 #[test]

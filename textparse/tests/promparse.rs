@@ -64,50 +64,201 @@ type_and_unit_test2{__type__="counter"} 123"#,
     let want = vec![
         help(gc, "A summary of the GC invocation durations."),
         typ(gc, MetricType::Summary),
-        series(r#"go_gc_duration_seconds{quantile="0"}"#, 4.9351e-05, &["__name__", gc, "quantile", "0.0"]),
-        series(r#"go_gc_duration_seconds{quantile="0.25",}"#, 7.424100000000001e-05, &["__name__", gc, "quantile", "0.25"]),
-        series(r#"go_gc_duration_seconds{quantile="0.5",a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.5", "a", "b"]),
-        series(r#"go_gc_duration_seconds{quantile="0.8", a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.8", "a", "b"]),
-        series(r#"go_gc_duration_seconds{ quantile="0.9", a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.9", "a", "b"]),
+        series(
+            r#"go_gc_duration_seconds{quantile="0"}"#,
+            4.9351e-05,
+            &["__name__", gc, "quantile", "0.0"],
+        ),
+        series(
+            r#"go_gc_duration_seconds{quantile="0.25",}"#,
+            7.424100000000001e-05,
+            &["__name__", gc, "quantile", "0.25"],
+        ),
+        series(
+            r#"go_gc_duration_seconds{quantile="0.5",a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.5", "a", "b"],
+        ),
+        series(
+            r#"go_gc_duration_seconds{quantile="0.8", a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.8", "a", "b"],
+        ),
+        series(
+            r#"go_gc_duration_seconds{ quantile="0.9", a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.9", "a", "b"],
+        ),
         help(h, "Histogram of latencies for HTTP requests."),
         typ(h, MetricType::Histogram),
-        series(r#"prometheus_http_request_duration_seconds_bucket{handler="/",le="1"}"#, 423.0, &["__name__", "prometheus_http_request_duration_seconds_bucket", "handler", "/", "le", "1.0"]),
-        series(r#"prometheus_http_request_duration_seconds_bucket{handler="/",le="2"}"#, 1423.0, &["__name__", "prometheus_http_request_duration_seconds_bucket", "handler", "/", "le", "2.0"]),
-        series(r#"prometheus_http_request_duration_seconds_bucket{handler="/",le="+Inf"}"#, 1423.0, &["__name__", "prometheus_http_request_duration_seconds_bucket", "handler", "/", "le", "+Inf"]),
-        series(r#"prometheus_http_request_duration_seconds_sum{handler="/"}"#, 2000.0, &["__name__", "prometheus_http_request_duration_seconds_sum", "handler", "/"]),
-        series(r#"prometheus_http_request_duration_seconds_count{handler="/"}"#, 1423.0, &["__name__", "prometheus_http_request_duration_seconds_count", "handler", "/"]),
+        series(
+            r#"prometheus_http_request_duration_seconds_bucket{handler="/",le="1"}"#,
+            423.0,
+            &[
+                "__name__",
+                "prometheus_http_request_duration_seconds_bucket",
+                "handler",
+                "/",
+                "le",
+                "1.0",
+            ],
+        ),
+        series(
+            r#"prometheus_http_request_duration_seconds_bucket{handler="/",le="2"}"#,
+            1423.0,
+            &[
+                "__name__",
+                "prometheus_http_request_duration_seconds_bucket",
+                "handler",
+                "/",
+                "le",
+                "2.0",
+            ],
+        ),
+        series(
+            r#"prometheus_http_request_duration_seconds_bucket{handler="/",le="+Inf"}"#,
+            1423.0,
+            &[
+                "__name__",
+                "prometheus_http_request_duration_seconds_bucket",
+                "handler",
+                "/",
+                "le",
+                "+Inf",
+            ],
+        ),
+        series(
+            r#"prometheus_http_request_duration_seconds_sum{handler="/"}"#,
+            2000.0,
+            &[
+                "__name__",
+                "prometheus_http_request_duration_seconds_sum",
+                "handler",
+                "/",
+            ],
+        ),
+        series(
+            r#"prometheus_http_request_duration_seconds_count{handler="/"}"#,
+            1423.0,
+            &[
+                "__name__",
+                "prometheus_http_request_duration_seconds_count",
+                "handler",
+                "/",
+            ],
+        ),
         comment("# Hrandom comment starting with prefix of HELP"),
         comment("#"),
-        series(r#"wind_speed{A="2",c="3"}"#, 12345.0, &["__name__", "wind_speed", "A", "2", "c", "3"]),
+        series(
+            r#"wind_speed{A="2",c="3"}"#,
+            12345.0,
+            &["__name__", "wind_speed", "A", "2", "c", "3"],
+        ),
         comment("# comment with escaped \\n newline"),
         comment("# comment with escaped \\ escape character"),
         help("nohelp1", ""),
         help("nohelp2", ""),
-        series(r#"go_gc_duration_seconds{ quantile="1.0", a="b" }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"go_gc_duration_seconds { quantile="1.0", a="b" }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"go_gc_duration_seconds { quantile= "1.0", a= "b", }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"go_gc_duration_seconds { quantile = "1.0", a = "b" }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"go_gc_duration_seconds { quantile = "2.0" a = "b" }"#, 8.3835e-05, &["__name__", gc, "quantile", "2.0", "a", "b"]),
-        series("go_gc_duration_seconds_count", 99.0, &["__name__", "go_gc_duration_seconds_count"]),
-        series(r#"some:aggregate:rate5m{a_b="c"}"#, 1.0, &["__name__", "some:aggregate:rate5m", "a_b", "c"]),
-        help("go_goroutines", "Number of goroutines that currently exist."),
+        series(
+            r#"go_gc_duration_seconds{ quantile="1.0", a="b" }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"go_gc_duration_seconds { quantile="1.0", a="b" }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"go_gc_duration_seconds { quantile= "1.0", a= "b", }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"go_gc_duration_seconds { quantile = "1.0", a = "b" }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"go_gc_duration_seconds { quantile = "2.0" a = "b" }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "2.0", "a", "b"],
+        ),
+        series(
+            "go_gc_duration_seconds_count",
+            99.0,
+            &["__name__", "go_gc_duration_seconds_count"],
+        ),
+        series(
+            r#"some:aggregate:rate5m{a_b="c"}"#,
+            1.0,
+            &["__name__", "some:aggregate:rate5m", "a_b", "c"],
+        ),
+        help(
+            "go_goroutines",
+            "Number of goroutines that currently exist.",
+        ),
         typ("go_goroutines", MetricType::Gauge),
-        series_ts("go_goroutines", 33.0, 123123, &["__name__", "go_goroutines"]),
+        series_ts(
+            "go_goroutines",
+            33.0,
+            123123,
+            &["__name__", "go_goroutines"],
+        ),
         typ("some_counter_total", MetricType::Counter),
         help("some_counter_total", "Help after type."),
-        series("some_counter_total", 12.0, &["__name__", "some_counter_total"]),
+        series(
+            "some_counter_total",
+            12.0,
+            &["__name__", "some_counter_total"],
+        ),
         help("nohelp3", ""),
-        series("_metric_starting_with_underscore", 1.0, &["__name__", "_metric_starting_with_underscore"]),
-        series(r#"testmetric{_label_starting_with_underscore="foo"}"#, 1.0, &["__name__", "testmetric", "_label_starting_with_underscore", "foo"]),
-        series(r#"testmetric{label="\"bar\""}"#, 1.0, &["__name__", "testmetric", "label", "\"bar\""]),
-        series(r#"testmetric{le="10"}"#, 1.0, &["__name__", "testmetric", "le", "10"]),
-        help("type_and_unit_test1", "Type specified in metadata overrides."),
+        series(
+            "_metric_starting_with_underscore",
+            1.0,
+            &["__name__", "_metric_starting_with_underscore"],
+        ),
+        series(
+            r#"testmetric{_label_starting_with_underscore="foo"}"#,
+            1.0,
+            &[
+                "__name__",
+                "testmetric",
+                "_label_starting_with_underscore",
+                "foo",
+            ],
+        ),
+        series(
+            r#"testmetric{label="\"bar\""}"#,
+            1.0,
+            &["__name__", "testmetric", "label", "\"bar\""],
+        ),
+        series(
+            r#"testmetric{le="10"}"#,
+            1.0,
+            &["__name__", "testmetric", "le", "10"],
+        ),
+        help(
+            "type_and_unit_test1",
+            "Type specified in metadata overrides.",
+        ),
         typ("type_and_unit_test1", MetricType::Gauge),
-        series(r#"type_and_unit_test1{__type__="counter"}"#, 123.0, &["__name__", "type_and_unit_test1", "__type__", "counter"]),
+        series(
+            r#"type_and_unit_test1{__type__="counter"}"#,
+            123.0,
+            &["__name__", "type_and_unit_test1", "__type__", "counter"],
+        ),
         help("type_and_unit_test2", "Type specified in label."),
-        series(r#"type_and_unit_test2{__type__="counter"}"#, 123.0, &["__name__", "type_and_unit_test2", "__type__", "counter"]),
+        series(
+            r#"type_and_unit_test2{__type__="counter"}"#,
+            123.0,
+            &["__name__", "type_and_unit_test2", "__type__", "counter"],
+        ),
         help("metric", "foo\x00bar"),
-        series("null_byte_metric{a=\"abc\x00\"}", 1.0, &["__name__", "null_byte_metric", "a", "abc\x00"]),
+        series(
+            "null_byte_metric{a=\"abc\x00\"}",
+            1.0,
+            &["__name__", "null_byte_metric", "a", "abc\x00"],
+        ),
     ];
     let (got, err) = parse_all(P, input.as_bytes());
     assert_eq!(err, None);
@@ -133,20 +284,65 @@ fn parses_quoted_utf8_metric_and_label_names() {
     let want = vec![
         help(gc, "A summary of the GC invocation durations."),
         typ(gc, MetricType::Summary),
-        series(r#"{"go.gc_duration_seconds",quantile="0"}"#, 4.9351e-05, &["__name__", gc, "quantile", "0.0"]),
-        series(r#"{"go.gc_duration_seconds",quantile="0.25",}"#, 7.424100000000001e-05, &["__name__", gc, "quantile", "0.25"]),
-        series(r#"{"go.gc_duration_seconds",quantile="0.5",a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.5", "a", "b"]),
-        series(r#"{"go.gc_duration_seconds",quantile="0.8", a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.8", "a", "b"]),
-        series(r#"{"go.gc_duration_seconds", quantile="0.9", a="b"}"#, 8.3835e-05, &["__name__", gc, "quantile", "0.9", "a", "b"]),
-        series(r#"{"go.gc_duration_seconds", quantile="1.0", a="b" }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"{ "go.gc_duration_seconds", quantile="1.0", a="b" }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"{ "go.gc_duration_seconds", quantile= "1.0", a= "b", }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"{ "go.gc_duration_seconds", quantile = "1.0", a = "b" }"#, 8.3835e-05, &["__name__", gc, "quantile", "1.0", "a", "b"]),
-        series(r#"{"go.gc_duration_seconds_count"}"#, 99.0, &["__name__", "go.gc_duration_seconds_count"]),
+        series(
+            r#"{"go.gc_duration_seconds",quantile="0"}"#,
+            4.9351e-05,
+            &["__name__", gc, "quantile", "0.0"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds",quantile="0.25",}"#,
+            7.424100000000001e-05,
+            &["__name__", gc, "quantile", "0.25"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds",quantile="0.5",a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.5", "a", "b"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds",quantile="0.8", a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.8", "a", "b"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds", quantile="0.9", a="b"}"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "0.9", "a", "b"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds", quantile="1.0", a="b" }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"{ "go.gc_duration_seconds", quantile="1.0", a="b" }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"{ "go.gc_duration_seconds", quantile= "1.0", a= "b", }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"{ "go.gc_duration_seconds", quantile = "1.0", a = "b" }"#,
+            8.3835e-05,
+            &["__name__", gc, "quantile", "1.0", "a", "b"],
+        ),
+        series(
+            r#"{"go.gc_duration_seconds_count"}"#,
+            99.0,
+            &["__name__", "go.gc_duration_seconds_count"],
+        ),
         series(
             r#"{"Heizölrückstoßabdämpfung 10€ metric with \"interesting\" {character\nchoices}","strange©™\n'quoted' \"name\""="6"}"#,
             10.0,
-            &["__name__", "Heizölrückstoßabdämpfung 10€ metric with \"interesting\" {character\nchoices}", "strange©™\n'quoted' \"name\"", "6"],
+            &[
+                "__name__",
+                "Heizölrückstoßabdämpfung 10€ metric with \"interesting\" {character\nchoices}",
+                "strange©™\n'quoted' \"name\"",
+                "6",
+            ],
         ),
     ];
     let (got, err) = parse_all(P, input.as_bytes());
@@ -333,13 +529,19 @@ fn type_names_of_the_text_format() {
             typ("e", MetricType::Unknown),
         ]
     );
-    assert_eq!(error_of(P, b"# TYPE a info\n"), "invalid metric type \"info\"");
-    assert_eq!(error_of(P, b"# TYPE a unknown\n"), "invalid metric type \"unknown\"");
-    assert_eq!(error_of(P, b"# TYPE a  gauge\n"), "invalid metric type \" gauge\"");
     assert_eq!(
-        error_of(P, b"# TYPE a\n"),
-        "invalid metric type \"\""
+        error_of(P, b"# TYPE a info\n"),
+        "invalid metric type \"info\""
     );
+    assert_eq!(
+        error_of(P, b"# TYPE a unknown\n"),
+        "invalid metric type \"unknown\""
+    );
+    assert_eq!(
+        error_of(P, b"# TYPE a  gauge\n"),
+        "invalid metric type \" gauge\""
+    );
+    assert_eq!(error_of(P, b"# TYPE a\n"), "invalid metric type \"\"");
 }
 
 #[test]

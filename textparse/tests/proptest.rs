@@ -78,14 +78,13 @@ fn legacy(s: &str, metric: bool) -> bool {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn name_strategy() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-zA-Z_:][a-zA-Z0-9_:]{0,12}",
-        "[a-z.é€ \"\\\\\n-]{1,10}",
-    ]
+    prop_oneof!["[a-zA-Z_:][a-zA-Z0-9_:]{0,12}", "[a-z.é€ \"\\\\\n-]{1,10}",]
 }
 
 fn sample_strategy() -> impl Strategy<Value = Sample> {
@@ -110,7 +109,10 @@ fn sample_strategy() -> impl Strategy<Value = Sample> {
             name,
             // Label names must differ from `__name__` only in what a generator can
             // produce; duplicates are allowed (they are the scrape loop's concern).
-            labels: labels.into_iter().filter(|(n, _)| !n.starts_with("__")).collect(),
+            labels: labels
+                .into_iter()
+                .filter(|(n, _)| !n.starts_with("__"))
+                .collect(),
             value,
             ts,
         })
@@ -138,7 +140,11 @@ fn render(s: &Sample, om: bool) -> String {
         line.push('}');
     }
     let v = if s.value.is_infinite() {
-        if s.value > 0.0 { "+Inf".to_string() } else { "-Inf".to_string() }
+        if s.value > 0.0 {
+            "+Inf".to_string()
+        } else {
+            "-Inf".to_string()
+        }
     } else {
         format!("{:?}", s.value)
     };
@@ -148,7 +154,11 @@ fn render(s: &Sample, om: bool) -> String {
         if om {
             // Whole milliseconds written as seconds with three decimals.
             let sign = if ts < 0 { "-" } else { "" };
-            line.push_str(&format!(" {sign}{}.{:03}", ts.unsigned_abs() / 1000, ts.unsigned_abs() % 1000));
+            line.push_str(&format!(
+                " {sign}{}.{:03}",
+                ts.unsigned_abs() / 1000,
+                ts.unsigned_abs() % 1000
+            ));
         } else if ts >= 0 {
             line.push_str(&format!(" {ts}"));
         }

@@ -165,14 +165,22 @@ fn relabeling_can_drop_and_meta_labels_are_removed_after_it() {
 
     let (res, discovered) = populate(
         &cfg,
-        &[("__address__", "h:1"), ("__meta_zone", "eu"), ("__meta_keep", "yes")],
+        &[
+            ("__address__", "h:1"),
+            ("__meta_zone", "eu"),
+            ("__meta_keep", "yes"),
+        ],
         &[],
     );
     assert_eq!(discovered.get("__meta_zone"), Some("eu"));
     let labels = res.unwrap();
     assert_eq!(labels.get("zone"), Some("eu"));
     assert!(labels.iter().all(|l| !l.name.starts_with("__meta_")));
-    assert_eq!(labels.get("__address__"), Some("h:1"), "other __ labels stay");
+    assert_eq!(
+        labels.get("__address__"),
+        Some("h:1"),
+        "other __ labels stay"
+    );
 }
 
 #[test]
@@ -199,12 +207,9 @@ fn relabeling_can_set_instance_and_per_target_intervals() {
 
 #[test]
 fn invalid_targets_are_errors_worded_as_prometheus() {
-    let with_rule = |rule: &str| {
-        job(&format!(
-            "  - job_name: j\n    relabel_configs:\n{rule}"
-        ))
-    };
-    let cases: Vec<(ScrapeConfig, Vec<(&str, &str)>, &str)> = vec![
+    let with_rule = |rule: &str| job(&format!("  - job_name: j\n    relabel_configs:\n{rule}"));
+    type Case<'a> = (ScrapeConfig, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             with_rule("      - action: labeldrop\n        regex: __address__\n"),
             vec![("__address__", "h:1")],
@@ -273,10 +278,16 @@ fn offsets_are_stable_spread_and_within_the_interval() {
             .unwrap();
         let phase2 = (now2 + b).as_millis() % interval.as_millis();
         let diff = phase.abs_diff(phase2);
-        assert!(diff <= 2 || diff >= interval.as_millis() - 2, "{phase} {phase2}");
+        assert!(
+            diff <= 2 || diff >= interval.as_millis() - 2,
+            "{phase} {phase2}"
+        );
         phases.insert(phase / 1000);
     }
-    assert!(phases.len() >= 8, "50 targets spread over at least 8 of 15 seconds: {phases:?}");
+    assert!(
+        phases.len() >= 8,
+        "50 targets spread over at least 8 of 15 seconds: {phases:?}"
+    );
 }
 
 #[test]
