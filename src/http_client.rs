@@ -403,7 +403,6 @@ fn build_reqwest(
         })
         // Go's transport: keep idle connections 90 s.
         .pool_idle_timeout(Duration::from_secs(90))
-        // Connections are reused across scrapes; time out the TLS handshake like Go.
         .tcp_nodelay(true);
     if !enable_http2 {
         b = b.http1_only();
@@ -882,7 +881,6 @@ impl OAuth2Source {
     /// Asks the token endpoint, credentials first in a Basic header and, when that is
     /// refused, in the form (`golang.org/x/oauth2`'s auto-detected auth style).
     async fn fetch_token(&self, secret: &str, deadline: Instant) -> Result<CachedToken, String> {
-        // The serializer is not `Send`: it must not live across an await.
         let base = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             form.append_pair("grant_type", "client_credentials");
