@@ -48,6 +48,9 @@ pub(crate) fn parse_float(s: &[u8]) -> Result<f64, NumError<'_>> {
         }
         return Ok(v as f64);
     }
+    if let Some(v) = fast_decimal(s) {
+        return Ok(v);
+    }
     if s.iter().any(|&c| matches!(c, b'p' | b'P' | b'_')) {
         return Err(NumError::Unsupported);
     }
@@ -64,6 +67,41 @@ pub(crate) fn parse_float(s: &[u8]) -> Result<f64, NumError<'_>> {
         return Err(NumError::Range("ParseFloat", s));
     }
     Ok(v)
+}
+
+/// Clinger's fast path for `[-]digits.digits` with at most 15 significant digits: the
+/// mantissa and the power of ten are exact doubles, so one division rounds correctly.
+/// Sample values are mostly of this shape; `str::parse` handles everything else.
+#[inline]
+fn fast_decimal(s: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut frac: Option<usize> = None;
+    let mut nd = 0;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                nd += 1;
+            }
+            b'.' if frac.is_none() => frac = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if nd == 0 || nd > 15 {
+        return None;
+    }
+    let v = m as f64 / POW10[frac.unwrap_or(0)];
+    Some(if neg { -v } else { v })
 }
 
 /// A text-format timestamp: decimal digits (the lexer guarantees only digits).
@@ -327,6 +365,16 @@ mod tests {
         assert!(matches!(parse_float(b"1e309"), Err(NumError::Range(..))));
         assert_eq!(parse_float(b"1e-400").unwrap(), 0.0);
         assert!(parse_float(b"INFINITY").unwrap().is_infinite());
+    }
+
+    proptest::proptest! {
+        /// The integer and short-decimal fast paths agree with the general parser.
+        #[test]
+        fn fast_paths_agree_with_str_parse(s in "-?[0-9]{0,17}(\\.[0-9]{0,17})?") {
+            let want = s.parse::<f64>().ok();
+            let got = parse_float(s.as_bytes()).ok();
+            proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{}", s);
+        }
     }
 
     #[test]

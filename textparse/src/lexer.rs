@@ -404,12 +404,20 @@ impl<'a> Lexer<'a> {
     }
 
     /// Advances while `keep` holds for the next bytes (the current one is consumed).
+    /// Only for states that do not swallow NULs, so a plain byte loop is exact; `keep`
+    /// must refuse 0 and `\n` (the end and the text format's virtual newline).
     #[inline]
     fn run(&mut self, keep: impl Fn(u8) -> bool) {
-        let mut c = self.next();
-        while keep(c) {
-            c = self.next();
+        debug_assert!(!matches!(
+            self.state,
+            State::LValue | State::Meta2 | State::Comment
+        ));
+        let b = self.b;
+        let mut i = self.i + 1;
+        while i < b.len() && keep(b[i]) {
+            i += 1;
         }
+        self.i = i.min(self.vlen);
     }
 
     /// OpenMetrics `{S}[^ \n]+`: a value or timestamp after exactly one space.
@@ -461,6 +469,26 @@ impl<'a> Lexer<'a> {
 
     /// The text format's catch-all comment: everything up to the newline.
     fn consume_comment(&mut self) -> Tok {
+        if self.state == State::Comment && self.at(self.i) != 0 {
+            // NULs are swallowed here: only the newline (or the end) stops.
+            let rest = self.b.get(self.i..).unwrap_or_default();
+            return match memchr::memchr(b'\n', rest) {
+                Some(off) => {
+                    self.i += off;
+                    self.state = State::Init;
+                    Tok::Comment
+                }
+                None if !self.om => {
+                    self.i = self.b.len();
+                    self.state = State::Init;
+                    Tok::Comment
+                }
+                None => {
+                    self.i = self.vlen;
+                    Tok::Eof
+                }
+            };
+        }
         let mut c = self.at(self.i);
         loop {
             match c {
@@ -477,33 +505,30 @@ impl<'a> Lexer<'a> {
     /// HELP/TYPE/UNIT text. Text format: `[ \t]+` (kept as whitespace when the line has
     /// nothing else) or `[^\n]*`; OpenMetrics: ` [^\n]*\n`.
     fn meta_text(&mut self, c: u8) -> Tok {
+        // NULs are swallowed in this state, so only the newline (or the end) stops the
+        // text; a NUL as the very first byte is not swallowed and ends it at once.
+        let b = self.b;
         if self.om {
             if c != b' ' {
                 return Tok::Invalid;
             }
-            let mut c = self.next();
-            while c != b'\n' && c != 0 {
-                c = self.next();
-            }
-            if c == 0 {
+            let from = (self.i + 1).min(b.len());
+            let Some(off) = memchr::memchr(b'\n', &b[from..]) else {
+                self.i = b.len();
                 return Tok::Invalid;
-            }
+            };
+            self.i = from + off;
             self.next();
             self.state = State::Init;
             return Tok::Text;
         }
-        let mut c = c;
-        let mut only_space = true;
-        let mut any = false;
-        while c != b'\n' && c != 0 {
-            if c != b' ' && c != b'\t' {
-                only_space = false;
+        if c != 0 {
+            let from = self.i.min(b.len());
+            let end = memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |off| from + off);
+            self.i = end;
+            if end > from && b[from..end].iter().all(|&c| matches!(c, b' ' | b'\t' | 0)) {
+                return Tok::Whitespace;
             }
-            any = true;
-            c = self.next();
-        }
-        if any && only_space {
-            return Tok::Whitespace;
         }
         self.state = State::Init;
         Tok::Text

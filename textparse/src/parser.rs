@@ -36,6 +36,10 @@ pub struct Parser<'a> {
     line_cache: Cell<(usize, usize)>,
 }
 
+/// The most characters an exemplar's label names and values may have together
+/// (OpenMetrics 1.0; Prometheus's `exemplar.ExemplarMaxLabelSetLength`).
+pub const EXEMPLAR_MAX_LABEL_SET_LENGTH: usize = 128;
+
 /// An OpenMetrics exemplar: `# {trace_id="abc"} 1.0 123.456` after a sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Exemplar<'a> {
@@ -59,6 +63,16 @@ impl<'a> Exemplar<'a> {
                 }
             },
         );
+    }
+
+    /// The combined length of the label names and values in characters, which
+    /// OpenMetrics limits to [`EXEMPLAR_MAX_LABEL_SET_LENGTH`]. Prometheus checks the
+    /// limit when it stores the exemplar (dropping that exemplar only), not when it
+    /// parses, so the parser leaves it to the caller.
+    pub fn label_set_length(&self) -> usize {
+        let mut n = 0;
+        self.labels(|name, value| n += name.chars().count() + value.chars().count());
+        n
     }
 
     /// The exemplar's label set as written between the braces.
@@ -420,8 +434,11 @@ impl<'a> Parser<'a> {
                 quote(&self.msg_bytes(self.start, self.lex.i))
             ));
         };
+        // A bare name is ASCII without escapes; only a quoted one (inside the braces,
+        // so preceded by a quote) needs checking.
         let raw = self.slice(s, e);
-        if raw.contains(&b'\\') || !raw.is_ascii() {
+        let quoted = s > 0 && self.lex.b[s - 1] == b'"';
+        if quoted && (raw.contains(&b'\\') || !raw.is_ascii()) {
             let Ok(text) = std::str::from_utf8(raw) else {
                 return Err(format!("invalid UTF-8 metric name: {}", quote(raw)));
             };
@@ -492,7 +509,8 @@ impl<'a> Parser<'a> {
             if t2 != Tok::LValue {
                 return Err(self.parse_error("expected label value", t2));
             }
-            if std::str::from_utf8(self.lex.buf()).is_err() {
+            let value = self.lex.buf();
+            if !value.is_ascii() && std::str::from_utf8(value).is_err() {
                 return Err(format!(
                     "invalid UTF-8 label value: {}",
                     quote(self.lex.buf())

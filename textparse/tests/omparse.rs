@@ -688,3 +688,26 @@ fn text_format_comments_are_errors_in_openmetrics() {
         "expected a valid start token, got \"# j\" (\"INVALID\") while parsing: \"# j\""
     );
 }
+
+#[test]
+fn exemplar_label_set_length_counts_characters_of_names_and_values() {
+    let mut p = Parser::new(OM, "a 1 # {trace_id=\"é€x\",b=\"\"} 1\n# EOF\n".as_bytes());
+    p.next().unwrap();
+    let ex = p.exemplar().unwrap();
+    // "trace_id" (8) + "é€x" (3) + "b" (1) + "" (0)
+    assert_eq!(ex.label_set_length(), 12);
+    assert_eq!(ember_textparse::EXEMPLAR_MAX_LABEL_SET_LENGTH, 128);
+}
+
+/// Prometheus's OpenMetrics parser ignores an unexpected token right after a value: the
+/// sample is returned and the rest of the line fails on the next call.
+#[test]
+fn stray_text_after_a_value_fails_on_the_next_entry() {
+    let mut p = Parser::new(OM, b"a 1 # x\n# EOF\n");
+    assert_eq!(p.next(), Ok(Some(ember_textparse::Entry::Series)));
+    assert_eq!(p.series(), (&b"a"[..], None, 1.0));
+    assert_eq!(
+        p.next().unwrap_err().to_string(),
+        "expected a valid start token, got \"x\" (\"INVALID\") while parsing: \"x\""
+    );
+}
