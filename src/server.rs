@@ -34,9 +34,10 @@ use crate::cli::spec::Feature;
 use crate::cli::units::{format_base2_bytes, format_duration, format_go_duration};
 use crate::cli::{Notice, Options};
 use crate::config::{self, ConfigSource};
+use crate::discovery::DiscoveryManager;
 use crate::host;
 use crate::metrics::SelfMetrics;
-use crate::scrape::{static_target_sets, ScrapeManager, TargetSets};
+use crate::scrape::{ScrapeManager, TargetSets};
 
 /// How long in-flight HTTP requests may take to finish at shutdown.
 const HTTP_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -317,35 +318,44 @@ fn log_storage_started(options: &DbOptions) {
     );
 }
 
-/// The scrape manager and the task feeding it target groups.
+/// Service discovery for scraping, and the scrape manager it feeds.
 struct Scraping {
+    discovery: DiscoveryManager,
     manager: Arc<ScrapeManager>,
-    targets: watch::Sender<TargetSets>,
+    targets: watch::Receiver<TargetSets>,
     run: JoinHandle<()>,
 }
 
 impl Scraping {
     fn start(db: Arc<Db>, registry: &prometheus::Registry) -> Result<Scraping, String> {
+        let discovery = DiscoveryManager::new("scrape", registry)?;
         let manager = ScrapeManager::new(db, registry)?;
-        let (targets, rx) = watch::channel(TargetSets::default());
-        let run = tokio::spawn(Arc::clone(&manager).run(rx));
+        let targets = discovery.subscribe();
+        let run = tokio::spawn(Arc::clone(&manager).run(targets.clone()));
         Ok(Scraping {
+            discovery,
             manager,
             targets,
             run,
         })
     }
 
-    /// Applies a configuration: pools first, then the jobs' target groups.
+    /// Applies a configuration: the scrape pools, then discovery (which publishes the
+    /// static targets at once), then the pools are synced with the new targets.
     async fn apply(&self, cfg: &ember_config::Config) -> Result<(), String> {
         let result = self.manager.apply_config(cfg).await;
-        let sets: TargetSets = Arc::new(static_target_sets(cfg));
-        let _ = self.targets.send(Arc::clone(&sets));
-        self.manager.sync_targets(sets).await;
+        let sets = cfg
+            .all_scrape_configs()
+            .map(|c| (c.job_name.clone(), c.service_discovery.clone()))
+            .collect();
+        self.discovery.apply_config(sets);
+        let latest = Arc::clone(&self.targets.borrow());
+        self.manager.sync_targets(latest).await;
         result
     }
 
     async fn stop(self) {
+        self.discovery.stop();
         self.manager.stop().await;
         let _ = self.run.await;
     }

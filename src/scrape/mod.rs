@@ -40,22 +40,14 @@ use pool::{PoolContext, ScrapePool};
 use scraper::BufferPool;
 pub use target::{Metadata, Target};
 
-/// A group of discovered targets (the discovery manager's type until it lands).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TargetGroup {
-    /// Where the group came from (`0` for the first static config of a job).
-    pub source: String,
-    /// Each target's labels: `__address__` and `__meta_*`.
-    pub targets: Vec<BTreeMap<String, String>>,
-    /// Labels of every target of the group.
-    pub labels: BTreeMap<String, String>,
-}
+pub use crate::discovery::TargetGroup;
 
-/// Target groups by job name.
-pub type TargetSets = Arc<BTreeMap<String, Vec<TargetGroup>>>;
+/// Target groups by job name, as the discovery manager publishes them.
+pub type TargetSets = Arc<crate::discovery::TargetSets>;
 
-/// The target groups of each job's `static_configs` (index as source), as Prometheus's
-/// static discovery provides them.
+/// The target groups of each job's `static_configs` (for tests that run without the
+/// discovery manager).
+#[cfg(test)]
 pub fn static_target_sets(cfg: &Config) -> BTreeMap<String, Vec<TargetGroup>> {
     cfg.all_scrape_configs()
         .map(|job| {
@@ -64,14 +56,12 @@ pub fn static_target_sets(cfg: &Config) -> BTreeMap<String, Vec<TargetGroup>> {
                 .static_configs
                 .iter()
                 .enumerate()
-                .map(|(i, g)| TargetGroup {
-                    source: i.to_string(),
-                    targets: g
-                        .targets
-                        .iter()
-                        .map(|a| BTreeMap::from([("__address__".to_string(), a.clone())]))
-                        .collect(),
-                    labels: g.labels.clone(),
+                .map(|(i, g)| {
+                    TargetGroup::from_addresses(
+                        i.to_string(),
+                        g.targets.iter().map(String::as_str),
+                        g.labels.clone(),
+                    )
                 })
                 .collect();
             (job.job_name.clone(), groups)
