@@ -254,3 +254,47 @@ fn reload_adds_targets_and_a_bad_config_keeps_scraping() {
     });
     ember.terminate();
 }
+
+#[test]
+fn file_sd_targets_are_scraped_and_follow_the_file() {
+    let (app, _) = exposition_server("from_file 3\n");
+    let w = Workdir::new();
+    let targets = w.join("targets.json");
+    std::fs::write(
+        &targets,
+        format!(r#"[{{"targets": ["{app}"], "labels": {{"env": "test"}}}}]"#),
+    )
+    .unwrap();
+    std::fs::write(
+        w.join("prometheus.yml"),
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: files\n    file_sd_configs:\n      - files: ['targets.json']\n        refresh_interval: 1s\n",
+    )
+    .unwrap();
+    let mut ember = Ember::start(
+        w.path(),
+        &[
+            &format!("--config.file={}", w.arg("prometheus.yml")),
+            &format!("--storage.tsdb.path={}", w.arg("data")),
+        ],
+    );
+    ember.wait_ready();
+    wait_until("the file's target", &ember, || {
+        query(&ember, "from_file{env=\"test\", job=\"files\"}").len() == 1
+    });
+    let t = get_json(&ember, "/api/v1/targets");
+    let active = &t["data"]["activeTargets"][0];
+    assert_eq!(
+        active["discoveredLabels"]["__meta_filepath"]
+            .as_str()
+            .map(|p| p.ends_with("targets.json")),
+        Some(true)
+    );
+    // The file empties: the target goes away.
+    std::fs::write(&targets, "[]").unwrap();
+    wait_until("the target to go", &ember, || {
+        get_json(&ember, "/api/v1/targets")["data"]["activeTargets"]
+            .as_array()
+            .is_some_and(|a| a.is_empty())
+    });
+    ember.terminate();
+}
