@@ -298,3 +298,25 @@ fn file_sd_targets_are_scraped_and_follow_the_file() {
     });
     ember.terminate();
 }
+
+#[test]
+fn an_invalid_configuration_at_start_exits_2() {
+    let w = Workdir::new();
+    std::fs::write(
+        w.join("prometheus.yml"),
+        "scrape_configs:\n  - job_name: a\n    scrape_interval: 1x\n",
+    )
+    .unwrap();
+    let out = common::run(
+        w.path(),
+        &[
+            &format!("--config.file={}", w.arg("prometheus.yml")),
+            &format!("--storage.tsdb.path={}", w.arg("data")),
+            &format!("--web.listen-address=127.0.0.1:{}", free_port()),
+        ],
+    );
+    assert_eq!(out.code(), Some(2));
+    let log = out.stderr.clone();
+    assert!(log.contains("Error loading config"), "{log}");
+    assert!(log.contains("prometheus.yml:3"), "{log}");
+}

@@ -169,9 +169,6 @@ impl AppendState {
             let (text, parsed_t, v) = parser.series();
             let parsed_t = parsed_t.filter(|_| opts.honor_timestamps);
             let t = parsed_t.unwrap_or(default_t);
-            if cache.is_dropped(text) {
-                continue;
-            }
             let track = parsed_t.is_none() || opts.track_timestamps_staleness;
 
             // Counting against sample_limit, as Prometheus's limit appender (stale
@@ -181,8 +178,9 @@ impl AppendState {
                 opts.sample_limit > 0 && *appended > opts.sample_limit
             };
 
+            // An unchanged line: one hash of its text, one look-up, an append by ref.
             let result: Result<SeriesRef, AppendError>;
-            let cached = match cache.get(text) {
+            match cache.get(text) {
                 Some((entry, again)) => {
                     if again && parsed_t.is_none() {
                         result = Err(AppendError::Duplicate {
@@ -205,9 +203,11 @@ impl AppendState {
                             }
                         }
                     }
-                    true
                 }
                 None => {
+                    if cache.is_dropped(text) {
+                        continue;
+                    }
                     let labels = match series_labels(lb, relabel, conflicts, &parser, target, opts)
                     {
                         Ok(Some(l)) => l,
@@ -238,10 +238,8 @@ impl AppendState {
                             out.series_added += 1;
                         }
                     }
-                    false
                 }
-            };
-            let _ = cached;
+            }
             match result {
                 Ok(_) => {}
                 Err(AppendError::OutOfOrder) => {

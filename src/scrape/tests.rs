@@ -713,3 +713,42 @@ async fn dropped_targets_are_kept_up_to_keep_dropped_targets() {
     );
     h.manager.stop().await;
 }
+
+#[tokio::test]
+async fn duplicate_label_names_fail_the_scrape() {
+    let srv = TestServer::start(Reply::text("a{x=\"1\",x=\"2\"} 1\n")).await;
+    let h = Harness::new().await;
+    h.apply(&job(&srv.addr, "")).await;
+    h.scrapes(1).await;
+    assert_eq!(
+        h.target().status().last_error,
+        "label name \"x\" is not unique: invalid sample"
+    );
+    assert!(h.values("a").is_empty());
+    h.manager.stop().await;
+}
+
+#[tokio::test]
+async fn extra_scrape_metrics_and_track_timestamps_staleness() {
+    let ts = append::now_ms() - 5_000;
+    let srv = TestServer::start(Reply::text(&format!("a 1 {ts}\nb 2\n"))).await;
+    let h = Harness::new().await;
+    h.apply(&job(
+        &srv.addr,
+        "    extra_scrape_metrics: true\n    track_timestamps_staleness: true\n    sample_limit: 10\n",
+    ))
+    .await;
+    h.scrapes(1).await;
+    assert_eq!(h.values("scrape_timeout_seconds")[0], 0.2);
+    assert_eq!(h.values("scrape_sample_limit")[0], 10.0);
+    let body_len = format!("a 1 {ts}\nb 2\n").len() as f64;
+    assert_eq!(h.values("scrape_body_size_bytes")[0], body_len);
+    // A series with an explicit timestamp gets a staleness marker when it disappears,
+    // because track_timestamps_staleness is on.
+    srv.set(|r| r.body = b"b 2\n".to_vec());
+    h.wait_for("a to go stale", |h| {
+        h.values("a").last().is_some_and(|v| is_stale_nan(*v))
+    })
+    .await;
+    h.manager.stop().await;
+}
