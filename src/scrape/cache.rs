@@ -127,3 +127,68 @@ impl ScrapeCache {
         forced
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stale(c: &ScrapeCache) -> Vec<u64> {
+        let mut v = Vec::new();
+        c.for_each_stale(|e| v.push(e.series_ref.0));
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn staleness_follows_prometheus_current_and_previous_sets() {
+        let mut c = ScrapeCache::default();
+        let l = Labels::from_pairs([("__name__", "a")]);
+        c.add(b"a", SeriesRef(1), l.clone(), true);
+        c.add(b"b", SeriesRef(2), l.clone(), true);
+        c.add(b"ts", SeriesRef(3), l.clone(), false); // explicit timestamp: untracked
+        assert!(stale(&c).is_empty(), "nothing before the first scrape ends");
+        c.iter_done(true);
+        // Second scrape sees only `a`.
+        let iter = c.iter;
+        let (e, again) = c.get(b"a").unwrap();
+        assert!(!again);
+        e.tracked = iter;
+        assert!(c.get(b"a").unwrap().1, "a repeated line is noticed");
+        assert_eq!(stale(&c), [2]);
+        c.iter_done(true);
+        assert!(
+            c.get(b"b").is_none(),
+            "a successful scrape forgets unseen texts"
+        );
+        // A failed scrape tracks nothing: everything of the last success goes stale,
+        // and the scrape after it marks nothing.
+        assert_eq!(stale(&c), [1]);
+        c.iter_done(false);
+        assert!(stale(&c).is_empty());
+    }
+
+    #[test]
+    fn failing_scrapes_cannot_grow_the_cache_without_bound() {
+        let mut c = ScrapeCache::default();
+        let l = Labels::from_pairs([("__name__", "a")]);
+        let mut forced = 0;
+        for i in 0..5000u64 {
+            c.add(format!("s{i}").as_bytes(), SeriesRef(i), l.clone(), true);
+            if c.iter_done(false) {
+                forced += 1;
+            }
+        }
+        assert!(forced >= 1);
+        assert!(c.series.len() <= 1001, "{}", c.series.len());
+    }
+
+    #[test]
+    fn dropped_texts_are_remembered_until_unseen() {
+        let mut c = ScrapeCache::default();
+        c.add_dropped(b"x");
+        assert!(c.is_dropped(b"x"));
+        c.iter_done(true);
+        c.iter_done(true);
+        assert!(!c.is_dropped(b"x"));
+    }
+}

@@ -25,7 +25,7 @@ use tracing::{debug, warn};
 use super::append::{expire_metadata, AppendOptions, AppendOutcome, AppendState, ReportSeries};
 use super::cache::ScrapeCache;
 use super::metrics::ScrapeMetrics;
-use super::scraper::{choose_format, BufferPool, FetchError, Scraper};
+use super::scraper::{choose_format, format_seconds, BufferPool, FetchError, Scraper};
 use super::target::{go_quote, Target};
 use crate::cli::units::format_go_duration;
 use crate::http_client::HttpClient;
@@ -84,6 +84,7 @@ impl LoopHandle {
             timeout,
             body_size_limit: u64::try_from(shared.cfg.body_size_limit.bytes()).unwrap_or(0),
             user_agent: shared.user_agent.clone(),
+            timeout_header: format_seconds(timeout),
         };
         let report = ReportSeries::new(&target);
         let sl = ScrapeLoop {
@@ -225,11 +226,11 @@ impl ScrapeLoop {
         let mut body = self.shared.buffers.get();
         let fetched = if forced.is_none() {
             let timeout = self.timeout;
-            let url = self.scraper.url.clone();
+            let scraper = &self.scraper;
             tokio::select! {
-                r = tokio::time::timeout(timeout, self.scraper.fetch(&mut body)) => Some(match r {
+                r = tokio::time::timeout(timeout, scraper.fetch(&mut body)) => Some(match r {
                     Ok(r) => r,
-                    Err(_) => Err(FetchError::Other(format!("Get {}: context deadline exceeded", go_quote(&url)))),
+                    Err(_) => Err(FetchError::Other(format!("Get {}: context deadline exceeded", go_quote(&scraper.url)))),
                 }),
                 _ = signalled(pool_stopped) => {
                     self.shared.buffers.put(body);

@@ -116,13 +116,14 @@ pub struct Scraper {
     /// 0: unlimited.
     pub body_size_limit: u64,
     pub user_agent: String,
+    /// `X-Prometheus-Scrape-Timeout-Seconds`, formatted once.
+    pub timeout_header: String,
 }
 
 impl Scraper {
     /// GETs the target and reads the (decoded) body into `body`; returns the
     /// Content-Type. The caller bounds the whole call by the timeout.
     pub async fn fetch(&self, body: &mut Vec<u8>) -> Result<Option<String>, FetchError> {
-        let timeout_secs = format_seconds(self.timeout);
         let headers = [
             ("Accept", self.accept.as_str()),
             (
@@ -130,7 +131,10 @@ impl Scraper {
                 if self.compression { "gzip" } else { "identity" },
             ),
             ("User-Agent", self.user_agent.as_str()),
-            ("X-Prometheus-Scrape-Timeout-Seconds", timeout_secs.as_str()),
+            (
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                self.timeout_header.as_str(),
+            ),
         ];
         let mut resp = self
             .client
@@ -217,4 +221,81 @@ pub fn format_seconds(d: Duration) -> String {
     let mut buf = ryu::Buffer::new();
     let text = buf.format(s);
     text.strip_suffix(".0").unwrap_or(text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_header_weights_protocols_in_order_and_leaves_out_protobuf() {
+        let p = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| ScrapeProtocol::new(n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            accept_header(
+                &p(&["PrometheusText0.0.4", "OpenMetricsText1.0.0"]),
+                "underscores"
+            ),
+            "text/plain;version=0.0.4;q=0.6,application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.5,*/*;q=0.4"
+        );
+        assert_eq!(
+            accept_header(
+                &p(&["PrometheusProto", "PrometheusText1.0.0"]),
+                "allow-utf-8"
+            ),
+            "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5"
+        );
+    }
+
+    #[test]
+    fn content_type_or_fallback_chooses_the_parser() {
+        let fb = Some((Format::PromText, "text/plain"));
+        assert_eq!(
+            choose_format(Some("application/openmetrics-text; version=1.0.0"), None),
+            Ok(Format::OpenMetrics)
+        );
+        assert_eq!(
+            choose_format(Some("text/plain; version=0.0.4"), None),
+            Ok(Format::PromText)
+        );
+        assert_eq!(
+            choose_format(Some("application/json"), fb),
+            Ok(Format::PromText)
+        );
+        assert_eq!(choose_format(None, fb), Ok(Format::PromText));
+        assert_eq!(
+            choose_format(Some(""), None).unwrap_err(),
+            "non-compliant scrape target sending blank Content-Type and no fallback_scrape_protocol specified for target"
+        );
+        assert_eq!(
+            choose_format(Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily"), None).unwrap_err(),
+            "received unsupported Content-Type \"application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily\" and no fallback_scrape_protocol specified for target"
+        );
+    }
+
+    #[test]
+    fn timeout_seconds_as_go_formats_them() {
+        assert_eq!(format_seconds(Duration::from_secs(10)), "10");
+        assert_eq!(format_seconds(Duration::from_millis(500)), "0.5");
+        assert_eq!(format_seconds(Duration::from_millis(1250)), "1.25");
+    }
+
+    #[test]
+    fn the_buffer_pool_reuses_and_bounds_buffers() {
+        let pool = BufferPool::default();
+        let mut b = pool.get();
+        b.extend_from_slice(b"abc");
+        let cap = b.capacity();
+        pool.put(b);
+        let b = pool.get();
+        assert!(b.is_empty() && b.capacity() == cap);
+        for _ in 0..MAX_IDLE_BUFFERS + 10 {
+            pool.put(Vec::with_capacity(8));
+        }
+        assert_eq!(pool.free.lock().len(), MAX_IDLE_BUFFERS);
+    }
 }
