@@ -1,9 +1,6 @@
-//! Loading the configuration file (`--config.file`).
-//!
-//! Parsing and applying `prometheus.yml` (scrape jobs, rule files, alerting) arrives with
-//! the configuration crate; until then the daemon reads the file at start-up and on every
-//! reload, so a missing or unreadable file fails as it would in Prometheus, and the
-//! `prometheus_config_last_reload_*` metrics tell the truth about it.
+//! Loading the configuration file (`--config.file`): read here, parsed and checked by
+//! `ember-config` at start-up and on every reload, so a missing, unreadable or invalid
+//! file fails as it would in Prometheus.
 //!
 //! When `--config.file` is not given and `prometheus.yml` does not exist in the working
 //! directory, Ember uses its built-in configuration ([`DEFAULT_CONFIG`], Prometheus's
@@ -66,6 +63,26 @@ pub fn load(path: &Path, fall_back: bool) -> Result<LoadedConfig, ConfigError> {
     }
 }
 
+/// A configuration read and parsed.
+pub struct ParsedConfig {
+    pub source: ConfigSource,
+    pub config: ember_config::Config,
+}
+
+/// Reads (as [`load`]) and parses the configuration; the error names the file and line.
+pub fn load_parsed(path: &Path, fall_back: bool) -> Result<ParsedConfig, String> {
+    let loaded = load(path, fall_back).map_err(|e| e.to_string())?;
+    let config = match &loaded.source {
+        ConfigSource::File(p) => ember_config::Config::load(p),
+        ConfigSource::BuiltIn => ember_config::Config::from_str(&loaded.text, "."),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(ParsedConfig {
+        source: loaded.source,
+        config,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,9 +118,32 @@ mod tests {
     }
 
     #[test]
+    fn built_in_config_parses_to_one_self_scraping_job() {
+        let cfg = ember_config::Config::from_str(DEFAULT_CONFIG, ".").unwrap();
+        let jobs: Vec<_> = cfg.all_scrape_configs().collect();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].job_name, "prometheus");
+        assert_eq!(jobs[0].scrape_interval.to_string(), "15s");
+        let statics = &jobs[0].service_discovery.static_configs;
+        assert_eq!(statics[0].targets, ["localhost:9090"]);
+        assert_eq!(
+            statics[0].labels.get("app").map(String::as_str),
+            Some("prometheus")
+        );
+    }
+
+    #[test]
+    fn invalid_files_fail_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prometheus.yml");
+        std::fs::write(&path, "global:\n  scrape_intervall: 1m\n").unwrap();
+        let err = load_parsed(&path, false).err().unwrap();
+        assert!(err.contains("prometheus.yml:2"), "{err}");
+        assert!(err.contains("scrape_intervall"), "{err}");
+    }
+
+    #[test]
     fn built_in_config_scrapes_ember_itself() {
-        // Checked line by line rather than parsed: the YAML parser lands with the
-        // configuration crate.
         let lines: Vec<&str> = DEFAULT_CONFIG.lines().map(str::trim).collect();
         for expected in [
             "scrape_interval: 15s # How often targets are scraped (Prometheus's default is 1m).",

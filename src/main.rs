@@ -20,6 +20,7 @@ mod host;
 mod http_client;
 mod logging;
 mod metrics;
+mod scrape;
 mod server;
 
 use std::io::Write;

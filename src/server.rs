@@ -5,11 +5,13 @@
 //!    `/-/healthy` answers 200 and `/-/ready` 503.
 //! 3. Open the storage on a blocking thread: lock the data directory, replay the WAL.
 //!    A locked or unusable directory is fatal (exit 1).
-//! 4. Load the configuration, mark the server ready (`/-/ready` 200, `prometheus_ready 1`).
+//! 4. Start the scrape manager, apply the configuration, mark the server ready
+//!    (`/-/ready` 200, `prometheus_ready 1`).
 //! 5. Serve until SIGINT, SIGTERM or `POST /-/quit`; SIGHUP and `POST /-/reload` reload
 //!    the configuration (queued until the server is ready).
-//! 6. Shut down: mark stopping, stop accepting and finish in-flight requests, close the
-//!    storage (WAL flushed and fsynced, lock released), exit 0.
+//! 6. Shut down: mark stopping, stop the scrape loops, stop accepting and finish
+//!    in-flight requests, close the storage (WAL flushed and fsynced, lock released),
+//!    exit 0.
 //!
 //! A signal during start-up waits for the storage to finish opening, then shuts down.
 
@@ -32,8 +34,10 @@ use crate::cli::spec::Feature;
 use crate::cli::units::{format_base2_bytes, format_duration, format_go_duration};
 use crate::cli::{Notice, Options};
 use crate::config::{self, ConfigSource};
+use crate::discovery::DiscoveryManager;
 use crate::host;
 use crate::metrics::SelfMetrics;
+use crate::scrape::{ScrapeManager, TargetSets};
 
 /// How long in-flight HTTP requests may take to finish at shutdown.
 const HTTP_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,18 +55,15 @@ pub async fn run(options: Options) -> u8 {
     log_start(&options);
 
     let config_path = options.config_file.as_path();
-    match config::load(config_path, !options.config_file_given) {
-        Ok(loaded) => {
-            if loaded.source == ConfigSource::BuiltIn {
+    match config::load_parsed(config_path, !options.config_file_given) {
+        Ok(parsed) => {
+            if parsed.source == ConfigSource::BuiltIn {
                 info!(
                     file = %absolute(config_path),
                     "No configuration file found; using the built-in configuration, which scrapes Ember itself"
                 );
             }
-            warn!(
-                component = "config",
-                "Scraping, rules and alerting are not implemented yet: the configuration file is read but not applied"
-            );
+            warn_unimplemented(&parsed.config);
         }
         Err(e) => {
             error!(
@@ -128,6 +129,7 @@ pub async fn run(options: Options) -> u8 {
         Arc::clone(&state.api_v1.replay),
     ));
     let mut db: Option<Arc<Db>> = None;
+    let mut scraping: Option<Scraping> = None;
     let mut pending_reloads: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
     let mut reload_on_ready = false;
 
@@ -145,18 +147,29 @@ pub async fn run(options: Options) -> u8 {
                         log_storage_started(&options.storage);
                         let opened = Arc::new(opened);
                         state.set_db(Arc::clone(&opened));
+                        match Scraping::start(Arc::clone(&opened), &metrics.registry) {
+                            Ok(s) => {
+                                state.set_scrape_manager(Arc::clone(&s.manager));
+                                scraping = Some(s);
+                            }
+                            Err(e) => {
+                                error!(err = %e, "Unable to start the scrape manager");
+                                db = Some(opened);
+                                break 1;
+                            }
+                        }
                         db = Some(opened);
-                        if let Err(e) = reload_config(&options, &metrics, &state) {
+                        if let Err(e) = reload_config(&options, &metrics, &state, scraping.as_ref()).await {
                             error!(err = %e, "Fatal error");
                             break 1;
                         }
                         state.readiness.set(ReadyStatus::Ready);
                         info!("Server is ready to receive web requests.");
                         if std::mem::take(&mut reload_on_ready) {
-                            let _ = reload_logged(&options, &metrics, &state);
+                            let _ = reload_logged(&options, &metrics, &state, scraping.as_ref()).await;
                         }
                         for reply in pending_reloads.drain(..) {
-                            let _ = reply.send(reload_logged(&options, &metrics, &state));
+                            let _ = reply.send(reload_logged(&options, &metrics, &state, scraping.as_ref()).await);
                         }
                     }
                     Err(e) => {
@@ -176,7 +189,7 @@ pub async fn run(options: Options) -> u8 {
             }
             _ = hangup.recv() => {
                 if state.readiness.get() == ReadyStatus::Ready {
-                    let _ = reload_logged(&options, &metrics, &state);
+                    let _ = reload_logged(&options, &metrics, &state, scraping.as_ref()).await;
                 } else {
                     reload_on_ready = true;
                 }
@@ -188,7 +201,7 @@ pub async fn run(options: Options) -> u8 {
                 }
                 Control::Reload(reply) => {
                     if state.readiness.get() == ReadyStatus::Ready {
-                        let _ = reply.send(reload_logged(&options, &metrics, &state));
+                        let _ = reply.send(reload_logged(&options, &metrics, &state, scraping.as_ref()).await);
                     } else {
                         pending_reloads.push(reply);
                     }
@@ -198,6 +211,10 @@ pub async fn run(options: Options) -> u8 {
     };
 
     state.readiness.set(ReadyStatus::Stopping);
+    if let Some(s) = scraping.take() {
+        info!("Stopping scrape manager...");
+        s.stop().await;
+    }
     info!("Stopping web handler...");
     web.stop().await;
     info!("Web handler stopped");
@@ -301,40 +318,111 @@ fn log_storage_started(options: &DbOptions) {
     );
 }
 
-/// Loads the configuration file again and records the outcome in the metrics.
-fn reload_config(options: &Options, metrics: &SelfMetrics, state: &AppState) -> Result<(), String> {
-    let start = Instant::now();
-    let path = options.config_file.as_path();
-    info!(filename = %path.display(), "Loading configuration file");
-    match config::load(path, !options.config_file_given) {
-        Ok(loaded) => {
-            let source = match &loaded.source {
-                ConfigSource::BuiltIn => "built-in".to_string(),
-                ConfigSource::File(path) => path.display().to_string(),
-            };
-            debug!(from = %source, bytes = loaded.text.len(), "Configuration read");
-            state.api_v1.set_config_yaml(&loaded.text);
-            metrics.config_loaded(true);
-            info!(
-                filename = %path.display(),
-                totalDuration = %format_go_duration(start.elapsed()),
-                "Completed loading of configuration file"
-            );
-            Ok(())
-        }
-        Err(e) => {
-            metrics.config_loaded(false);
-            Err(format!(
-                "couldn't load configuration (--config.file={:?}): {e}",
-                path.display().to_string()
-            ))
-        }
+/// Service discovery for scraping, and the scrape manager it feeds.
+struct Scraping {
+    discovery: DiscoveryManager,
+    manager: Arc<ScrapeManager>,
+    targets: watch::Receiver<TargetSets>,
+    run: JoinHandle<()>,
+}
+
+impl Scraping {
+    fn start(db: Arc<Db>, registry: &prometheus::Registry) -> Result<Scraping, String> {
+        let discovery = DiscoveryManager::new("scrape", registry)?;
+        let manager = ScrapeManager::new(db, registry)?;
+        let targets = discovery.subscribe();
+        let run = tokio::spawn(Arc::clone(&manager).run(targets.clone()));
+        Ok(Scraping {
+            discovery,
+            manager,
+            targets,
+            run,
+        })
+    }
+
+    /// Applies a configuration: the scrape pools, then discovery (which publishes the
+    /// static targets at once), then the pools are synced with the new targets.
+    async fn apply(&self, cfg: &ember_config::Config) -> Result<(), String> {
+        let result = self.manager.apply_config(cfg).await;
+        let sets = cfg
+            .all_scrape_configs()
+            .map(|c| (c.job_name.clone(), c.service_discovery.clone()))
+            .collect();
+        self.discovery.apply_config(sets);
+        let latest = Arc::clone(&self.targets.borrow());
+        self.manager.sync_targets(latest).await;
+        result
+    }
+
+    async fn stop(self) {
+        self.discovery.stop();
+        self.manager.stop().await;
+        let _ = self.run.await;
     }
 }
 
+/// Logs that rules and alerting, which the configuration may set, are not applied yet.
+fn warn_unimplemented(cfg: &ember_config::Config) {
+    let has_alertmanagers = cfg.alerting.alertmanagers.iter().any(|am| {
+        am.service_discovery
+            .static_configs
+            .iter()
+            .any(|g| !g.targets.is_empty())
+            || am.service_discovery.kinds().iter().any(|k| *k != "static")
+    });
+    if !cfg.rule_files.is_empty() || has_alertmanagers {
+        warn!(
+            component = "config",
+            "Rules and alerting are not implemented yet: rule_files and alerting are read but not applied"
+        );
+    }
+}
+
+/// Loads the configuration file again, applies it, and records the outcome in the
+/// metrics. A configuration that does not load leaves the running one in place.
+async fn reload_config(
+    options: &Options,
+    metrics: &SelfMetrics,
+    state: &AppState,
+    scraping: Option<&Scraping>,
+) -> Result<(), String> {
+    let start = Instant::now();
+    let path = options.config_file.as_path();
+    info!(filename = %path.display(), "Loading configuration file");
+    let failed = |e: String| {
+        metrics.config_loaded(false);
+        format!(
+            "couldn't load configuration (--config.file={:?}): {e}",
+            path.display().to_string()
+        )
+    };
+    let parsed = config::load_parsed(path, !options.config_file_given).map_err(failed)?;
+    let source = match &parsed.source {
+        ConfigSource::BuiltIn => "built-in".to_string(),
+        ConfigSource::File(path) => path.display().to_string(),
+    };
+    debug!(from = %source, "Configuration read");
+    if let Some(s) = scraping {
+        s.apply(&parsed.config).await.map_err(failed)?;
+    }
+    state.api_v1.set_config_yaml(&parsed.config.to_yaml());
+    metrics.config_loaded(true);
+    info!(
+        filename = %path.display(),
+        totalDuration = %format_go_duration(start.elapsed()),
+        "Completed loading of configuration file"
+    );
+    Ok(())
+}
+
 /// A reload asked for by SIGHUP or `/-/reload`: as [`reload_config`], logging a failure.
-fn reload_logged(options: &Options, metrics: &SelfMetrics, state: &AppState) -> Result<(), String> {
-    let outcome = reload_config(options, metrics, state);
+async fn reload_logged(
+    options: &Options,
+    metrics: &SelfMetrics,
+    state: &AppState,
+    scraping: Option<&Scraping>,
+) -> Result<(), String> {
+    let outcome = reload_config(options, metrics, state, scraping).await;
     if let Err(e) = &outcome {
         error!(err = %e, "Error reloading config");
     }

@@ -101,6 +101,12 @@ fn promtool_answers_the_same_from_ember_and_prometheus() {
         return;
     };
     let w = Workdir::new();
+    // No scrape jobs: Ember holds only what Prometheus remote-writes to it.
+    std::fs::write(
+        w.join("prometheus.yml"),
+        "global:\n  scrape_interval: 15s\n",
+    )
+    .unwrap();
     let mut ember = Ember::start(w.path(), &[&data_arg(&w)]);
     ember.wait_ready();
 

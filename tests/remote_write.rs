@@ -398,6 +398,12 @@ fn prometheus_remote_writes_node_exporter_to_ember() {
         return;
     };
     let w = Workdir::new();
+    // No scrape jobs: only what Prometheus writes may be stored.
+    std::fs::write(
+        w.join("prometheus.yml"),
+        "global:\n  scrape_interval: 15s\n",
+    )
+    .unwrap();
     let mut ember = Ember::start(w.path(), &[&data_arg(&w)]);
     ember.wait_ready();
 

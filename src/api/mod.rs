@@ -57,6 +57,8 @@ pub struct AppState {
     pub options: Arc<Options>,
     /// The storage, set once it is open (the routes that need it wait for readiness).
     db: OnceLock<Arc<Db>>,
+    /// The scrape manager, set once the storage is open.
+    scrape: OnceLock<Arc<crate::scrape::ScrapeManager>>,
     /// The PromQL engine, configured from the `--query.*` flags.
     pub engine: Arc<Engine>,
     /// The Prometheus HTTP API's own state.
@@ -82,6 +84,7 @@ impl AppState {
             quit_requested: AtomicBool::new(false),
             options,
             db: OnceLock::new(),
+            scrape: OnceLock::new(),
             engine,
             api_v1,
         }
@@ -90,6 +93,16 @@ impl AppState {
     /// Hands the opened storage to the handlers.
     pub fn set_db(&self, db: Arc<Db>) {
         let _ = self.db.set(db);
+    }
+
+    /// Hands the scrape manager to the handlers.
+    pub fn set_scrape_manager(&self, m: Arc<crate::scrape::ScrapeManager>) {
+        let _ = self.scrape.set(m);
+    }
+
+    /// The scrape manager, once the storage is open.
+    pub fn scrape_manager(&self) -> Option<&Arc<crate::scrape::ScrapeManager>> {
+        self.scrape.get()
     }
 
     /// The storage, if it is open yet.

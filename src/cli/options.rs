@@ -109,6 +109,16 @@ impl ExternalUrl {
     }
 
     /// The path part: empty or `/a/b`.
+    /// `http`, or empty when only a path was given.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// `host` or `host:port`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }
