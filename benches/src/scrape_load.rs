@@ -5,7 +5,7 @@
 //! `instance="target-N:9100"`), points each server at them with the same configuration
 //! (one job, 15 s interval), lets every target be scraped twice (series creation is
 //! start-up work), then measures for `--duration` seconds: the server's CPU seconds (user
-//! + system, from `/proc`) per million scraped samples, and its resident memory per
+//! plus system, from `/proc`) per million scraped samples, and its resident memory per
 //! active series at the end. The servers run one after the other, on the same targets.
 //!
 //! Bodies are prepared before the servers start, so serving costs the benchmark almost
@@ -273,6 +273,19 @@ fn query_scalar(client: &reqwest::blocking::Client, port: u16, query: &str) -> O
         .and_then(|s| s.parse().ok())
 }
 
+/// A metric from the server's own `/metrics` (the servers do not scrape themselves here).
+fn self_metric(client: &reqwest::blocking::Client, port: u16, name: &str) -> Option<f64> {
+    let text = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .ok()?
+        .text()
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 fn run_server(
     name: &str,
     bin: &Path,
@@ -328,8 +341,8 @@ fn run_server(
     let cpu = cpu_time(pid).map_err(|e| e.to_string())? - cpu_before;
     let scrapes = total_served(targets) - served_before;
     let rss = rss_bytes(pid).map_err(|e| e.to_string())?;
-    let head_series = query_scalar(&client, running.port, "prometheus_tsdb_head_series")
-        .ok_or_else(|| format!("{name}: prometheus_tsdb_head_series not answered"))?;
+    let head_series = self_metric(&client, running.port, "prometheus_tsdb_head_series")
+        .ok_or_else(|| format!("{name}: no prometheus_tsdb_head_series in its /metrics"))?;
     let up = query_scalar(&client, running.port, "count(up{job=\"node\"} == 1)").unwrap_or(0.0);
     if (up as usize) < n {
         return Err(format!("{name}: only {up} of {n} targets are up"));
