@@ -11,9 +11,11 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ember_config::discovery::FileSdConfig;
 use ember_config::{Config, ConfigError, NameValidation, RuleFile, TlsConfig};
 
 use crate::cli::units::parse_go_duration;
+use crate::go_errors::io_error;
 
 const SUCCESS: u8 = 0;
 const FAILURE: u8 = 1;
@@ -304,11 +306,11 @@ struct CheckedConfig {
 /// promtool does: rule files named without a glob must exist; credential, certificate and
 /// key files must exist; `file_sd_configs` files that exist must hold target groups.
 fn check_config(file: &Path, syntax_only: bool) -> Result<CheckedConfig, String> {
-    let cfg = Config::load(file).map_err(|e| config_error(&e))?;
+    let cfg = Config::load(file).map_err(|e| e.to_string())?;
     let mut rule_files = Vec::new();
     if !syntax_only {
         for pattern in &cfg.rule_files {
-            let matched = Config::glob(pattern).map_err(|e| config_error(&e))?;
+            let matched = Config::glob(pattern).map_err(|e| e.to_string())?;
             if !pattern.contains('*') {
                 if matched.is_empty() {
                     return Err(format!("{pattern:?} does not point to an existing file"));
@@ -317,7 +319,7 @@ fn check_config(file: &Path, syntax_only: bool) -> Result<CheckedConfig, String>
                     return Err(format!(
                         "error checking rule file {:?}: {}",
                         matched[0].display().to_string(),
-                        go_stat_error(&matched[0], &e)
+                        io_error("stat", &matched[0], &e)
                     ));
                 }
             }
@@ -340,7 +342,7 @@ fn check_config(file: &Path, syntax_only: bool) -> Result<CheckedConfig, String>
                         return Err(format!(
                             "error checking authorization credentials or bearer token file {:?}: {}",
                             auth.credentials_file,
-                            go_stat_error(path, &e)
+                            io_error("stat", path, &e)
                         ));
                     }
                 }
@@ -348,45 +350,38 @@ fn check_config(file: &Path, syntax_only: bool) -> Result<CheckedConfig, String>
         }
         check_tls(&http.tls_config, syntax_only)?;
         if !syntax_only {
-            for sd in &scfg.service_discovery.file {
-                for pattern in &sd.files {
-                    let matched = Config::glob(pattern).map_err(|e| config_error(&e))?;
-                    if matched.is_empty() {
-                        println!(
-                            "  WARNING: file {pattern:?} for file_sd in scrape job {:?} does not exist",
-                            scfg.job_name
-                        );
-                    }
-                    for path in matched {
-                        ember_config::TargetGroup::load_file(&path)
-                            .map_err(|e| format!("checking SD file {pattern:?}: {e}"))?;
-                    }
-                }
-            }
+            let owner = format!("scrape job {:?}", scfg.job_name);
+            check_sd_files(&scfg.service_discovery.file, &owner)?;
         }
     }
     if !syntax_only {
         for am in &cfg.alerting.alertmanagers {
-            for sd in &am.service_discovery.file {
-                for pattern in &sd.files {
-                    let matched = Config::glob(pattern).map_err(|e| config_error(&e))?;
-                    if matched.is_empty() {
-                        println!(
-                            "  WARNING: file {pattern:?} for file_sd in alertmanager config does not exist"
-                        );
-                    }
-                    for path in matched {
-                        ember_config::TargetGroup::load_file(&path)
-                            .map_err(|e| format!("checking SD file {pattern:?}: {e}"))?;
-                    }
-                }
-            }
+            check_sd_files(&am.service_discovery.file, "alertmanager config")?;
         }
     }
     Ok(CheckedConfig {
         rule_files,
         scrape_intervals,
     })
+}
+
+/// The files of `file_sd_configs`, read as file discovery reads them: a pattern matching
+/// nothing is a warning (the files may appear later), a file that does not hold target
+/// groups an error.
+fn check_sd_files(configs: &[FileSdConfig], owner: &str) -> Result<(), String> {
+    for sd in configs {
+        for pattern in &sd.files {
+            let matched = Config::glob(pattern).map_err(|e| e.to_string())?;
+            if matched.is_empty() {
+                println!("  WARNING: file {pattern:?} for file_sd in {owner} does not exist");
+            }
+            for path in matched {
+                crate::discovery::file::read_file(&path.to_string_lossy())
+                    .map_err(|e| format!("checking SD file {pattern:?}: {e}"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// promtool's `checkTLSConfig`: a client certificate needs its key and the reverse; both
@@ -417,26 +412,11 @@ fn check_tls(tls: &TlsConfig, syntax_only: bool) -> Result<(), String> {
         if let Err(e) = std::fs::metadata(file) {
             return Err(format!(
                 "error checking {what} file {file:?}: {}",
-                go_stat_error(Path::new(file), &e)
+                io_error("stat", Path::new(file), &e)
             ));
         }
     }
     Ok(())
-}
-
-/// Go's `os.Stat` error text: `stat PATH: no such file or directory`.
-fn go_stat_error(path: &Path, e: &std::io::Error) -> String {
-    let reason = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    };
-    format!("stat {}: {reason}", path.display())
-}
-
-/// A configuration error, one problem per line.
-fn config_error(e: &ConfigError) -> String {
-    e.to_string()
 }
 
 fn check_rule_files(files: &[PathBuf], lint: Lint) -> u8 {

@@ -87,38 +87,15 @@ impl SecretSource {
 
 /// Reads a file of at most [`MAX_SECRET_FILE`] bytes as UTF-8 (lossily).
 fn read_small_file(path: &std::path::Path) -> Result<String, String> {
-    let f = std::fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
+    let f = std::fs::File::open(path).map_err(|e| crate::go_errors::io_error("open", path, &e))?;
     let mut buf = Vec::new();
     f.take(MAX_SECRET_FILE + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| go_io_error("read", path, &e))?;
+        .map_err(|e| crate::go_errors::io_error("read", path, &e))?;
     if buf.len() as u64 > MAX_SECRET_FILE {
         return Err(format!("file larger than {MAX_SECRET_FILE} bytes"));
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
-}
-
-/// `open /x: no such file or directory`, as Go's `*PathError` reads.
-fn go_io_error(op: &str, path: &std::path::Path, e: &std::io::Error) -> String {
-    let msg = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => strip_os_error(&e.to_string()),
-    };
-    format!("{op} {}: {msg}", path.display())
-}
-
-/// `Is a directory (os error 21)` → `is a directory`.
-fn strip_os_error(s: &str) -> String {
-    let s = match s.find(" (os error") {
-        Some(i) => &s[..i],
-        None => s,
-    };
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 enum Auth {
@@ -198,11 +175,6 @@ impl HttpClient {
         })
     }
 
-    /// The name given at construction.
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
     /// A GET with the config's authentication and headers applied, plus `headers` from
     /// the caller, and `timeout` for the whole request (until the response head). The
     /// caller reads the body with its own bound. Errors read as Go's (`Get "http://x":
@@ -218,6 +190,7 @@ impl HttpClient {
     }
 
     /// The same for POST (the notifier and remote write).
+    #[allow(dead_code)] // for the notifier (#6) and the remote-write sender (#8)
     pub async fn post(
         &self,
         url: &str,
@@ -723,12 +696,15 @@ fn go_error_text(e: &reqwest::Error) -> String {
         {
             return format!("dial tcp: lookup {host}: no such host");
         }
-        return format!("dial tcp {addr}: {}", strip_os_error(&innermost));
+        return format!(
+            "dial tcp {addr}: {}",
+            crate::go_errors::strip_os_error(&innermost)
+        );
     }
     if innermost.contains("connection closed before message completed") {
         return "EOF".into();
     }
-    strip_os_error(&innermost)
+    crate::go_errors::strip_os_error(&innermost)
 }
 
 /// The rustls error behind `err`, looking inside `io::Error`s (whose `source()` skips

@@ -13,10 +13,9 @@ mod check;
 mod civil;
 mod cli;
 mod config;
-#[allow(dead_code)] // used by the scrape manager (src/scrape/)
 mod discovery;
+mod go_errors;
 mod host;
-#[allow(dead_code)] // used by scrapes, http_sd, the notifier and remote write
 mod http_client;
 mod logging;
 mod metrics;

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{read_bounded, ConfigError};
 use crate::http::{join_dir, HttpClientConfig, TlsConfig};
 use crate::types::{go_quote, Duration, Secret, Url};
 use crate::yaml::decode::{
@@ -175,51 +174,6 @@ impl Encode for TargetGroup {
     }
     fn is_zero(&self) -> bool {
         self.targets.is_empty() && self.labels.is_empty()
-    }
-}
-
-impl TargetGroup {
-    /// Reads a `file_sd_configs` file: a list of target groups in JSON (`.json`) or YAML
-    /// (`.yml`, `.yaml`), by extension as Prometheus decides. The file is bounded to
-    /// [`crate::MAX_FILE_SIZE`]; an empty item is an error naming its index.
-    pub fn load_file(path: impl AsRef<Path>) -> Result<Vec<TargetGroup>, ConfigError> {
-        let path = path.as_ref();
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        if !matches!(ext.as_str(), "json" | "yml" | "yaml") {
-            let shown = if ext.is_empty() {
-                String::new()
-            } else {
-                format!(".{ext}")
-            };
-            return Err(ConfigError::file(
-                Some(path),
-                format!("invalid file extension: {}", go_quote(&shown)),
-            ));
-        }
-        let text = read_bounded(path)?;
-        TargetGroup::parse_list(&text, Some(path))
-    }
-
-    /// Parses a list of target groups (JSON is read as the YAML subset it is).
-    pub fn parse_list(text: &str, path: Option<&Path>) -> Result<Vec<TargetGroup>, ConfigError> {
-        let root = crate::yaml::parse(text).map_err(|e| ConfigError::at(path, e.pos, e.message))?;
-        let Some(root) = root else {
-            return Ok(Vec::new());
-        };
-        let items: Vec<Option<TargetGroup>> =
-            Decode::decode(&root).map_err(|e| ConfigError::decode(path, e))?;
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(i, g)| {
-                g.ok_or_else(|| {
-                    ConfigError::file(path, format!("nil target group item found (index {i})"))
-                })
-            })
-            .collect()
     }
 }
 

@@ -12,6 +12,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::targetgroup::{finish, parse_json, parse_yaml, TargetGroup};
 use super::Updater;
+use crate::go_errors::io_error;
 
 /// The label naming the file a group came from.
 const FILEPATH_LABEL: &str = "__meta_filepath";
@@ -161,12 +162,13 @@ fn scan(
     (out, counts)
 }
 
-/// One file's groups and its modification time (Unix seconds).
-fn read_file(path: &str) -> Result<(Vec<TargetGroup>, f64), String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("open {path}: {}", io_text(&e)))?;
+/// One file's groups and its modification time (Unix seconds). `ember check config`
+/// checks `file_sd_configs` files with it, so it accepts what the daemon accepts.
+pub(crate) fn read_file(path: &str) -> Result<(Vec<TargetGroup>, f64), String> {
+    let f = std::fs::File::open(path).map_err(|e| io_error("open", Path::new(path), &e))?;
     let meta = f
         .metadata()
-        .map_err(|e| format!("stat {path}: {}", io_text(&e)))?;
+        .map_err(|e| io_error("stat", Path::new(path), &e))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(format!(
             "file is {} bytes, larger than the limit of {MAX_FILE_BYTES}",
@@ -176,7 +178,7 @@ fn read_file(path: &str) -> Result<(Vec<TargetGroup>, f64), String> {
     let mut data = Vec::with_capacity(meta.len() as usize);
     f.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut data)
-        .map_err(|e| format!("read {path}: {}", io_text(&e)))?;
+        .map_err(|e| io_error("read", Path::new(path), &e))?;
     if data.len() as u64 > MAX_FILE_BYTES {
         return Err(format!(
             "file larger than the limit of {MAX_FILE_BYTES} bytes"
@@ -197,13 +199,4 @@ fn read_file(path: &str) -> Result<(Vec<TargetGroup>, f64), String> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0.0, |d| d.as_secs() as f64);
     Ok((finish(raw, path, FILEPATH_LABEL), mtime))
-}
-
-/// An I/O error as Go words the common ones.
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }

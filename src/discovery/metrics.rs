@@ -186,11 +186,6 @@ impl SummaryNoQuantiles {
         self.sum.inc_by(v);
         self.count.inc();
     }
-
-    #[cfg(test)]
-    pub(crate) fn count(&self) -> u64 {
-        self.count.get()
-    }
 }
 
 impl Collector for SummaryNoQuantiles {
