@@ -291,10 +291,15 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| e.to_string())
 }
 
-fn start(bin: &Path) -> Result<Running, String> {
+/// The configuration of the remote-write benchmarks: nothing to scrape.
+const PUSH_ONLY_CONFIG: &str = "global:\n  scrape_interval: 15s\n";
+
+/// Starts a server (Ember or Prometheus: they take the same flags) on a fresh data
+/// directory with `config_text`, the remote-write receiver on; returns once it is ready.
+fn start(bin: &Path, config_text: &str) -> Result<Running, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 15s\n").map_err(|e| e.to_string())?;
+    std::fs::write(&config, config_text).map_err(|e| e.to_string())?;
     let port = free_port()?;
     let mut cmd = Command::new(bin);
     cmd.arg(format!("--config.file={}", config.display()))
@@ -356,7 +361,7 @@ fn run_server(
         "prometheus"
     };
     eprintln!("{name}: starting {}", bin.display());
-    let running = start(bin)?;
+    let running = start(bin, PUSH_ONLY_CONFIG)?;
     let pid = running.child.id();
     let url = format!("http://127.0.0.1:{}/api/v1/write", running.port);
     // Let start-up work settle before measuring.

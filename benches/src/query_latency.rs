@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ember_bench::workload::Workload;
 
-use super::{http_client, send_all, start, Server};
+use super::{http_client, send_all, start, Server, PUSH_ONLY_CONFIG};
 
 /// The queries: (name, PromQL). Shapes of the dashboard set.
 pub const QUERIES: [(&str, &str); 4] = [
@@ -65,7 +65,7 @@ pub fn run(
         "{name}: starting {} and pushing the workload",
         bin.display()
     );
-    let running = start(bin)?;
+    let running = start(bin, PUSH_ONLY_CONFIG)?;
     let write_url = format!("http://127.0.0.1:{}/api/v1/write", running.port);
     let refused: u64 = std::thread::scope(|scope| {
         let handles: Vec<_> = requests

@@ -19,13 +19,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ember_bench::proc_stat::{cpu_time, rss_bytes};
 use ember_bench::workload::Workload;
+
+use super::start;
 
 /// Scrapes' worth of prepared bodies.
 const VARIANTS: u64 = 40;
@@ -205,49 +206,6 @@ fn config(targets: usize, port: u16) -> String {
         );
     }
     out
-}
-
-/// A server process, killed (by PID) when dropped.
-struct Running {
-    child: Child,
-    _dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(bin: &Path, config_text: &str) -> Result<Running, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, config_text).map_err(|e| e.to_string())?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(dir.path().join("server.log")).map_err(|e| e.to_string())?;
-    let child = Command::new(bin)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    Ok(Running {
-        child,
-        _dir: dir,
-        port,
-    })
 }
 
 fn total_served(targets: &Targets) -> u64 {
